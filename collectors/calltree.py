@@ -1,0 +1,356 @@
+"""Trees derived from a profile, as pure functions: what the three panes draw.
+
+- `TimeOrderTree`: speedscope's "append order" tree, x = time. A node is a run of
+  consecutive samples that share the same frames down to its depth (consecutive identical
+  stacks merge); with timestamps, idle time between samples is a gap.
+- `GroupedTree` / `left_heavy`: speedscope's "grouped" tree, every path merged, children
+  heaviest first.
+- `function_totals`: self and total per function, a recursive function counted once per
+  sample.
+- `sandwich`: a function's callers (inverted, from its outermost occurrence) and callees.
+- `flatten_recursion`: repeated frames dropped from each stack (self times stay exact).
+
+Both trees expand lazily: a node's children are computed the first time someone asks, so
+a view that only draws what is wider than a terminal cell touches a small part of a
+100k-stack profile. Every walk is iterative (stacks 20,000 frames deep are real).
+"""
+
+from __future__ import annotations
+
+import statistics
+from array import array
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from collectors.profile import Profile
+
+Stack = tuple[int, ...]
+
+
+# --- function totals ------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class FunctionTotals:
+    """Self and total weight per frame id (recursion counted once per sample)."""
+
+    self_weight: dict[int, float]
+    total: dict[int, float]
+    grand_total: float
+
+    def hottest(self, by: str = "self") -> list[int]:
+        """Frame ids sorted by `self` or `total`, heaviest first (ties by the other)."""
+        s, t = self.self_weight, self.total
+        if by == "total":
+            return sorted(t, key=lambda f: (-t[f], -s[f], f))
+        return sorted(t, key=lambda f: (-s[f], -t[f], f))
+
+
+def function_totals(stacks: Sequence[Stack], weights: dict[int, float], grand_total: float) -> FunctionTotals:
+    self_w: dict[int, float] = {}
+    total: dict[int, float] = {}
+    for sid, w in weights.items():
+        stack = stacks[sid]
+        if not stack:
+            continue
+        leaf = stack[-1]
+        self_w[leaf] = self_w.get(leaf, 0.0) + w
+        for f in set(stack) if len(stack) > 1 else stack:
+            total[f] = total.get(f, 0.0) + w
+    for f in total:
+        self_w.setdefault(f, 0.0)
+    return FunctionTotals(self_w, total, grand_total)
+
+
+def profile_function_totals(profile: Profile) -> FunctionTotals:
+    return function_totals(profile.stacks.stacks, profile.stack_weights(), profile.total_weight())
+
+
+# --- grouped (left heavy) -------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class GroupedNode:
+    """A merged call path: `frame` at `depth`, spanning [start, start + total)."""
+
+    frame: int
+    depth: int
+    start: float
+    total: float
+    self_weight: float
+    parent: GroupedNode | None
+    members: list[tuple[Stack, float]] = field(repr=False)
+    _children: list[GroupedNode] | None = field(default=None, repr=False)
+
+    @property
+    def end(self) -> float:
+        return self.start + self.total
+
+    @property
+    def children(self) -> list[GroupedNode]:
+        """Children heaviest first (ties keep first-seen order), computed on first use."""
+        if self._children is None:
+            self._children = _group_children(self)
+            self.members = []  # the children hold them now
+        return self._children
+
+    def path(self) -> list[GroupedNode]:
+        """Nodes from the top frame down to this one (the root excluded)."""
+        out: list[GroupedNode] = []
+        node: GroupedNode | None = self
+        while node is not None and node.depth >= 0:
+            out.append(node)
+            node = node.parent
+        out.reverse()
+        return out
+
+
+def _group_children(node: GroupedNode) -> list[GroupedNode]:
+    d = node.depth + 1
+    groups: dict[int, tuple[list[tuple[Stack, float]], list[float]]] = {}
+    for member in node.members:
+        stack, w = member
+        if len(stack) > d:
+            g = groups.get(stack[d])
+            if g is None:
+                groups[stack[d]] = ([member], [w])
+            else:
+                g[0].append(member)
+                g[1].append(w)
+    ordered = sorted(((sum(ws), f, ms) for f, (ms, ws) in groups.items()), key=lambda g: -g[0])
+    out: list[GroupedNode] = []
+    x = node.start
+    for total, f, members in ordered:
+        if total <= 0:
+            continue
+        self_w = sum(w for s, w in members if len(s) == d + 1)
+        out.append(GroupedNode(f, d, x, total, self_w, node, members))
+        x += total
+    return out
+
+
+class GroupedTree:
+    """speedscope's grouped call tree over weighted stacks, expanded lazily."""
+
+    def __init__(self, members: list[tuple[Stack, float]]) -> None:
+        total = sum(w for _, w in members)
+        idle = sum(w for s, w in members if not s)
+        self.root = GroupedNode(-1, -1, 0.0, total, idle, None, members)
+
+    @property
+    def total(self) -> float:
+        return self.root.total
+
+    def walk(self, min_width: float = 0.0) -> Iterator[GroupedNode]:
+        """Pre-order, left to right, skipping (with their subtrees) nodes narrower than min_width."""
+        todo = list(reversed(self.root.children))
+        while todo:
+            n = todo.pop()
+            if n.total < min_width:
+                continue
+            yield n
+            todo.extend(reversed(n.children))
+
+
+def left_heavy(profile: Profile) -> GroupedTree:
+    stacks = profile.stacks.stacks
+    return GroupedTree([(stacks[sid], w) for sid, w in profile.stack_weights().items()])
+
+
+# --- time order (append order) --------------------------------------------------------
+
+
+@dataclass(eq=False)
+class TimeNode:
+    """A run of samples [first, last) sharing frames down to `depth`; x from start to end."""
+
+    frame: int
+    depth: int
+    first: int
+    last: int
+    start: float
+    end: float
+    total: float
+    self_weight: float
+    parent: TimeNode | None
+    _children: list[TimeNode] | None = field(default=None, repr=False)
+
+    @property
+    def width(self) -> float:
+        return self.end - self.start
+
+    def path(self) -> list[TimeNode]:
+        out: list[TimeNode] = []
+        node: TimeNode | None = self
+        while node is not None and node.depth >= 0:
+            out.append(node)
+            node = node.parent
+        out.reverse()
+        return out
+
+
+class TimeOrderTree:
+    """The flame chart's tree. x is time in seconds when the profile has timestamps,
+    cumulative weight otherwise.
+
+    `lcp[k]` is how many leading frames sample k shares with sample k-1 (0 after a gap), so
+    the children of a run at depth d split exactly where `lcp[k] <= d`.
+    """
+
+    def __init__(self, profile: Profile) -> None:
+        stacks = profile.stacks.stacks
+        self.stacks = [stacks[sid] for sid in profile.sample_stacks]
+        self.weights = profile.weights
+        n = len(self.stacks)
+        self.x0 = array("d", bytes(8 * n))
+        self.x1 = array("d", bytes(8 * n))
+        self.lcp = array("i", bytes(4 * n))
+        self.timed = profile.times is not None
+        self._layout(profile)
+        total = sum(self.weights)
+        idle = sum(w for s, w in zip(self.stacks, self.weights, strict=True) if not s)
+        end = self.x1[n - 1] if n else 0.0
+        self.root = TimeNode(-1, -1, 0, n, 0.0, end, total, idle, None)
+
+    def _layout(self, profile: Profile) -> None:
+        times = profile.times
+        x0, x1, lcp, stacks, weights = self.x0, self.x1, self.lcp, self.stacks, self.weights
+        x = 0.0
+        duration = _sample_duration(profile)
+        to_seconds = profile.unit.seconds_per_unit
+        t0 = times[0] if times else 0.0
+        prev: Stack = ()
+        for k, stack in enumerate(stacks):
+            w = weights[k]
+            contiguous = True
+            if times is not None:
+                width = duration if duration is not None else w * (to_seconds or 0.0)
+                start = times[k] - t0
+                if abs(start - x) > 0.5 * width + 1e-12:
+                    contiguous = False
+                else:
+                    start = x
+            else:
+                start, width = x, w
+            x0[k] = start
+            x = start + width
+            x1[k] = x
+            if contiguous and k:
+                if stack == prev:
+                    lcp[k] = len(stack)
+                else:
+                    m = min(len(stack), len(prev))
+                    i = 0
+                    while i < m and stack[i] == prev[i]:
+                        i += 1
+                    lcp[k] = i
+            prev = stack
+
+    @property
+    def width(self) -> float:
+        return self.root.end
+
+    def children(self, node: TimeNode) -> list[TimeNode]:
+        if node._children is not None:
+            return node._children
+        d = node.depth + 1
+        out: list[TimeNode] = []
+        stacks, lcp, weights = self.stacks, self.lcp, self.weights
+        k = node.first
+        last = node.last
+        while k < last:
+            stack = stacks[k]
+            if len(stack) <= d:
+                k += 1
+                continue
+            j = k + 1
+            while j < last and lcp[j] > d:
+                j += 1
+            total = 0.0
+            self_w = 0.0
+            for i in range(k, j):
+                total += weights[i]
+                if len(stacks[i]) == d + 1:
+                    self_w += weights[i]
+            out.append(TimeNode(stack[d], d, k, j, self.x0[k], self.x1[j - 1], total, self_w, node))
+            k = j
+        node._children = out
+        return out
+
+    def walk(self, min_width: float = 0.0) -> Iterator[TimeNode]:
+        todo = list(reversed(self.children(self.root)))
+        while todo:
+            n = todo.pop()
+            if n.width < min_width:
+                continue
+            yield n
+            todo.extend(reversed(self.children(n)))
+
+
+def _sample_duration(profile: Profile) -> float | None:
+    """Seconds one sample lasts on the time axis (None: its weight is its duration)."""
+    if profile.times is None:
+        return None
+    if profile.sample_period:
+        return profile.sample_period
+    if profile.unit.seconds_per_unit is not None:
+        return None
+    times = profile.times
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False) if b > a]
+    return statistics.median(gaps) if gaps else 1.0
+
+
+def time_order_runs(profile: Profile) -> list[tuple[Stack, float]]:
+    """Samples in time order with consecutive identical stacks merged (speedscope's view of
+    "the same stacks in time order"; a gap in time does not split a run here)."""
+    out: list[tuple[Stack, float]] = []
+    for stack, w in profile.iter_samples():
+        if out and out[-1][0] == stack:
+            out[-1] = (stack, out[-1][1] + w)
+        else:
+            out.append((stack, w))
+    return out
+
+
+# --- sandwich -------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Sandwich:
+    """A function's callers (root = the function, children = its callers) and callees."""
+
+    frame: int
+    callers: GroupedTree
+    callees: GroupedTree
+
+
+def sandwich(profile: Profile, frame: int) -> Sandwich:
+    stacks = profile.stacks.stacks
+    callers: list[tuple[Stack, float]] = []
+    callees: list[tuple[Stack, float]] = []
+    for sid, w in profile.stack_weights().items():
+        stack = stacks[sid]
+        if frame not in stack:
+            continue
+        i = stack.index(frame)  # the outermost occurrence
+        callers.append((stack[i::-1], w))
+        callees.append((stack[i:], w))
+    return Sandwich(frame, GroupedTree(callers), GroupedTree(callees))
+
+
+# --- recursion flattening -------------------------------------------------------------
+
+
+def flatten_recursion(profile: Profile) -> Profile:
+    """A copy where a frame already on the stack is not pushed again (speedscope's `r`)."""
+    flat = profile.derive()
+    stacks = profile.stacks.stacks
+    mapping: dict[int, int] = {}
+    times = profile.times
+    for k, (sid, w) in enumerate(zip(profile.sample_stacks, profile.weights, strict=True)):
+        m = mapping.get(sid)
+        if m is None:
+            m = flat.stacks.intern(tuple(dict.fromkeys(stacks[sid])))
+            mapping[sid] = m
+        flat.add_stack_sample(m, w, times[k] if times is not None else None)
+    return flat

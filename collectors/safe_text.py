@@ -1,0 +1,34 @@
+"""Making untrusted names (frames, threads, command lines) safe to show in a terminal.
+
+A frame name is data from someone else's file or process: an ESC or OSC sequence in it
+must be shown, not obeyed. `printable` replaces every control character (C0, DEL, C1)
+with a visible escape; Rich markup is defused by never passing names through markup at
+all (callers build `Text` objects), not by escaping here.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(m: re.Match[str]) -> str:
+    c = m.group()
+    code = ord(c)
+    if code == 0x09:
+        return "\\t"
+    if code == 0x0A:
+        return "\\n"
+    if code == 0x0D:
+        return "\\r"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """`text` with control and bidi-override characters replaced by visible escapes."""
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub(_escape, text)
