@@ -21,6 +21,7 @@ import statistics
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from collectors.profile import Profile
 
@@ -296,7 +297,7 @@ def _sample_duration(profile: Profile) -> float | None:
     if profile.unit.seconds_per_unit is not None:
         return None
     times = profile.times
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False) if b > a]
+    gaps = [b - a for a, b in pairwise(times) if b > a]
     return statistics.median(gaps) if gaps else 1.0
 
 

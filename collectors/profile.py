@@ -14,8 +14,9 @@ from __future__ import annotations
 import enum
 import math
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+
 
 class FrameKind(enum.Enum):
     """What kind of code a frame is, where the source says."""

@@ -1,0 +1,54 @@
+"""Small profiles built in code for the TUI tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from collectors.profile import Frame, FrameKind, ProfileGroup, Unit
+
+
+def add(group: ProfileGroup, profile_index: int, stack: Sequence[str], weight: float,
+        time: float | None = None, kernel: Sequence[str] = ()) -> None:
+    frames = [group.frames.intern(Frame(n, f"{n}.c", 10, None,
+                                        FrameKind.KERNEL if n in kernel else FrameKind.USER)) for n in stack]
+    group.profiles[profile_index].add_sample(frames, weight, time)
+
+
+def small_group() -> ProfileGroup:
+    """main(100) → a(40) → b(30), c(10); main → d(40); main self 20. At 40 cells: 4 cells per 10."""
+    group = ProfileGroup("small.folded")
+    group.new_profile("main thread", Unit.NONE)
+    add(group, 0, ["main", "a", "b"], 30)
+    add(group, 0, ["main", "a", "c"], 10)
+    add(group, 0, ["main", "d"], 40)
+    add(group, 0, ["main"], 20)
+    return group
+
+
+def threaded_group() -> ProfileGroup:
+    """Two threads: T1 main;x (10), T2 main;y (30)."""
+    group = ProfileGroup("threads.json")
+    group.new_profile("T1", Unit.MILLISECONDS).tid = 1
+    group.new_profile("T2", Unit.MILLISECONDS).tid = 2
+    add(group, 0, ["main", "x"], 10)
+    add(group, 1, ["main", "y"], 30)
+    return group
+
+
+def recursive_group() -> ProfileGroup:
+    """f → g → f → h (weight 10) and f (weight 5): flattening gives f → g → h."""
+    group = ProfileGroup("rec.folded")
+    group.new_profile("rec", Unit.NONE)
+    add(group, 0, ["f", "g", "f", "h"], 10)
+    add(group, 0, ["f"], 5)
+    return group
+
+
+def hostile_group() -> ProfileGroup:
+    """Names with markup, escape sequences, wide characters and emoji."""
+    group = ProfileGroup("\x1b]0;pwned\x07evil.folded")
+    group.new_profile("[bold]thread[/bold]", Unit.NONE)
+    add(group, 0, ["[bold]x", "\x1b[31mred\x1b[0m", "函数名字很长的函数"], 50)
+    add(group, 0, ["[bold]x", "\x1b]52;c;ZXZpbA==\x07osc", "🔥🔥🔥emoji"], 30)
+    add(group, 0, ["[bold]x", "tab\there\u202eevil"], 20, kernel=["tab\there\u202eevil"])
+    return group

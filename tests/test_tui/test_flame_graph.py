@@ -1,0 +1,102 @@
+"""The FlameGraph widget on its own: exact rendered rows, selection, inversion, mouse."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+
+from collectors.calltree import left_heavy
+from collectors.profile import ProfileGroup
+from tests.test_tui.profiles import small_group
+from tui.views import grouped_model
+from tui.widgets.flame_graph import FlameGraph
+
+
+class GraphApp(App[None]):
+    def __init__(self, group: ProfileGroup) -> None:
+        super().__init__()
+        self.group = group
+
+    def compose(self) -> ComposeResult:
+        yield FlameGraph()
+
+    def on_mount(self) -> None:
+        graph = self.query_one(FlameGraph)
+        graph.set_model(grouped_model(left_heavy(self.group.profiles[0])), self.group.frames)
+        graph.focus()
+
+
+def _name(app: GraphApp) -> str | None:
+    sel = app.query_one(FlameGraph).selected
+    return None if sel is None else app.group.frames[sel.frame].name
+
+
+async def test_render_line_text_at_40_cells() -> None:
+    """41 columns (one for the scrollbar gutter): the rows read exactly as laid out."""
+    app = GraphApp(small_group())
+    async with app.run_test(size=(41, 6)) as pilot:
+        await pilot.pause()
+        graph = app.query_one(FlameGraph)
+        assert graph.layout_width == 40
+        assert [graph.render_line(y).text for y in range(4)] == [
+            "main" + " " * 36,
+            "a" + " " * 15 + "d" + " " * 23,
+            "b" + " " * 11 + "c" + " " * 3 + " " * 24,
+            " " * 40,
+        ]
+
+
+async def test_selected_frame_is_reverse_video() -> None:
+    """The selection is drawn in reverse video, so it shows without colour too."""
+    app = GraphApp(small_group())
+    async with app.run_test(size=(41, 6)) as pilot:
+        await pilot.pause()
+        graph = app.query_one(FlameGraph)
+        first = next(iter(graph.render_line(0)))
+        assert first.style is not None and first.style.reverse
+        await pilot.press("j")
+        assert not next(iter(graph.render_line(0))).style.reverse  # type: ignore[union-attr]
+        assert next(iter(graph.render_line(1))).style.reverse  # type: ignore[union-attr]
+
+
+async def test_inverted_puts_the_root_at_the_bottom() -> None:
+    """Inverted, the root is on the last line and `k` (up) goes to the heaviest child."""
+    app = GraphApp(small_group())
+    async with app.run_test(size=(41, 6)) as pilot:
+        graph = app.query_one(FlameGraph)
+        graph.inverted = True
+        await pilot.pause()
+        assert graph.render_line(5).text.startswith("main")
+        assert graph.render_line(4).text.startswith("a")
+        await pilot.press("k")
+        assert _name(app) == "a"
+        await pilot.press("j")
+        assert _name(app) == "main"
+
+
+async def test_click_selects_and_double_click_zooms() -> None:
+    """A click on d selects it; a double click zooms to it."""
+    app = GraphApp(small_group())
+    async with app.run_test(size=(41, 6)) as pilot:
+        await pilot.pause()
+        graph = app.query_one(FlameGraph)
+        await pilot.click(FlameGraph, offset=(20, 1))
+        assert _name(app) == "d"
+        assert len(graph.zoom_stack) == 1
+        await pilot.click(FlameGraph, offset=(20, 1), times=2)
+        assert len(graph.zoom_stack) == 2
+        assert graph.render_line(1).text.startswith("d" + " " * 38)
+
+
+async def test_search_matches_are_highlighted_and_others_dimmed() -> None:
+    """With matches set, a matching frame is bold and underlined; the others are not."""
+    app = GraphApp(small_group())
+    async with app.run_test(size=(41, 6)) as pilot:
+        await pilot.pause()
+        graph = app.query_one(FlameGraph)
+        d = app.group.frames.find(next(f for f in app.group.frames if f.name == "d"))
+        assert d is not None
+        graph.set_matches(frozenset({d}))
+        a_seg, d_seg = list(graph.render_line(1))[:2]
+        assert d_seg.text.startswith("d") and d_seg.style.underline  # type: ignore[union-attr]
+        assert a_seg.text.startswith("a") and not a_seg.style.underline  # type: ignore[union-attr]
+        assert a_seg.style.bgcolor != d_seg.style.bgcolor  # type: ignore[union-attr]

@@ -1,0 +1,121 @@
+"""The pure layout functions: rows of spans, labels fitted by cells, zoom/pan arithmetic."""
+
+from __future__ import annotations
+
+from collectors.calltree import TimeOrderTree, left_heavy
+from collectors.profile import FrameTable
+from tests.test_tui.profiles import small_group
+from tui.views import (
+    FlameNode,
+    Span,
+    Viewport,
+    fit_label,
+    grouped_model,
+    layout_rows,
+    next_match,
+    panned_view,
+    row_text,
+    scaled_view,
+    time_order_model,
+)
+
+
+def _names(frames: FrameTable, rows: list[list[Span]]) -> list[list[tuple[int, int, str]]]:
+    return [[(s.col_start, s.col_end, frames[s.node.frame].name) for s in row] for row in rows]
+
+
+def test_left_heavy_rows_at_40_cells() -> None:
+    """Left heavy at 40 cells: widths by weight, heaviest child first, ties in first-seen order."""
+    group = small_group()
+    model = grouped_model(left_heavy(group.profiles[0]))
+    rows = layout_rows(model, Viewport(model.start, model.end), 40)
+    assert _names(group.frames, rows) == [
+        [(0, 40, "main")],
+        [(0, 16, "a"), (16, 32, "d")],
+        [(0, 12, "b"), (12, 16, "c")],
+    ]
+
+
+def test_row_text_exact() -> None:
+    """Each frame's name fills its cells, its last cell left blank; the rest of the row is blank."""
+    group = small_group()
+    model = grouped_model(left_heavy(group.profiles[0]))
+    rows = layout_rows(model, Viewport(model.start, model.end), 40)
+
+    def label(n: FlameNode) -> str:
+        return group.frames[n.frame].name
+
+    assert [row_text(r, 40, label) for r in rows] == [
+        "main" + " " * 36,
+        "a" + " " * 15 + "d" + " " * 23,
+        "b" + " " * 11 + "c" + " " * 3 + " " * 24,
+    ]
+
+
+def test_frames_narrower_than_a_cell_are_dropped() -> None:
+    """At 8 cells c (10% = 0.8 cells) is not drawn; its parent a still spans its full width."""
+    group = small_group()
+    model = grouped_model(left_heavy(group.profiles[0]))
+    rows = layout_rows(model, Viewport(model.start, model.end), 8)
+    names = _names(group.frames, rows)
+    assert names[1][0] == (0, 3, "a")
+    assert [n for _, _, n in names[2]] == ["b"]
+
+
+def test_zoomed_view_clips_ancestors_and_drops_outsiders() -> None:
+    """Zoomed into a: main and a fill the width, d (outside the view) is gone."""
+    group = small_group()
+    model = grouped_model(left_heavy(group.profiles[0]))
+    a = model.children(model.children(model.root)[0])[0]
+    rows = layout_rows(model, Viewport(a.start, a.end, a), 40)
+    assert _names(group.frames, rows) == [
+        [(0, 40, "main")],
+        [(0, 40, "a")],
+        [(0, 30, "b"), (30, 40, "c")],
+    ]
+
+
+def test_time_order_rows_follow_sample_order() -> None:
+    """Time order without timestamps: x is cumulative weight, runs in sample order."""
+    group = small_group()
+    model = time_order_model(TimeOrderTree(group.profiles[0]))
+    rows = layout_rows(model, Viewport(model.start, model.end), 40)
+    assert _names(group.frames, rows)[1] == [(0, 16, "a"), (16, 32, "d")]
+
+
+def test_fit_label_counts_wide_characters_as_two_cells() -> None:
+    """CJK names are cut by display width and padded to the exact cell count."""
+    from rich.cells import cell_len
+
+    for cells in range(1, 12):
+        assert cell_len(fit_label("函数名字很长", cells)) == cells
+    assert fit_label("函数名字很长", 6) == "函数… "
+    assert fit_label("abcdef", 4) == "ab… "
+    assert fit_label("abc", 4) == "abc "
+    assert fit_label("abc", 1) == "a"
+
+
+def test_next_match_wraps_around_in_preorder() -> None:
+    """n walks matches in pre-order and wraps; N goes the other way."""
+    group = small_group()
+    model = grouped_model(left_heavy(group.profiles[0]))
+    ids = {group.frames[i].name: i for i in range(len(group.frames))}
+    wanted = {ids["b"], ids["d"]}
+    first = next_match(model, None, wanted.__contains__)
+    assert first is not None and group.frames[first.frame].name == "b"
+    second = next_match(model, first, wanted.__contains__)
+    assert second is not None and group.frames[second.frame].name == "d"
+    third = next_match(model, second, wanted.__contains__)
+    assert third is first
+    back = next_match(model, first, wanted.__contains__, backwards=True)
+    assert back is second
+
+
+def test_scaled_and_panned_views_stay_inside_the_profile() -> None:
+    """Zooming halves the width around the centre; panning stops at the edges."""
+    v = scaled_view(Viewport(0, 100), 0.5, 50, 0, 100)
+    assert (v.start, v.end) == (25, 75)
+    v = panned_view(v, 2.0, 0, 100)
+    assert (v.start, v.end) == (50, 100)
+    v = scaled_view(v, 4.0, 75, 0, 100)
+    assert (v.start, v.end) == (0, 100)

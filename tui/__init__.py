@@ -1,0 +1,1 @@
+"""bpfscope's terminal UI (Textual) and command-line entry point."""

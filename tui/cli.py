@@ -1,0 +1,183 @@
+"""The `bpfscope` command: open the TUI, or run a headless subcommand.
+
+    bpfscope [FILE]                      open FILE (or the process picker) in the TUI
+    bpfscope convert INPUT -o OUTPUT     convert between profile formats
+    bpfscope top INPUT                   the hottest functions, as a table or JSON
+
+Bad input is an expected outcome: one line on stderr naming the file and what is wrong,
+exit status 2, and never a partial output file. Textual is only imported to open the TUI,
+so the headless commands start quickly and run on servers without a screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+from collectors import __version__
+from collectors.formats.detect import LoadError, load_profile
+from collectors.formats.errors import ProfileError
+from collectors.profile import ProfileGroup, Unit
+from collectors.summary import FunctionRow
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+SUBCOMMANDS = ("convert", "top")
+
+
+class UsageError(Exception):
+    """A problem the user can fix: printed as one line, exit status 2."""
+
+
+def _parser_main() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bpfscope",
+        description="A terminal profiler: speedscope's Time Order, Left Heavy and Sandwich views "
+        "in the terminal, for profile files and (soon) live eBPF sampling.",
+        epilog="subcommands:\n"
+        "  convert INPUT -o OUTPUT [--to speedscope|folded|pprof]   convert a profile\n"
+        "  top INPUT [-n N] [--by self|total] [--json]             hottest functions\n"
+        "run 'bpfscope SUBCOMMAND --help' for each one's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"bpfscope {__version__}")
+    parser.add_argument("file", nargs="?", help="a profile to open (folded, perf script, speedscope, "
+                        "Chrome/Node, trace events, pprof; gzip is fine)")
+    return parser
+
+
+def _parser_convert() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="bpfscope convert",
+        description="Read any profile bpfscope reads and write it as speedscope JSON, folded stacks or pprof. "
+        "The format follows OUTPUT's suffix (.speedscope.json/.json, .folded/.txt, .pb.gz) unless --to says.",
+    )
+    p.add_argument("input", help="the profile to read")
+    p.add_argument("-o", "--output", required=True, help="where to write ('-' for stdout)")
+    p.add_argument("--to", choices=("speedscope", "folded", "pprof"), help="output format")
+    return p
+
+
+def _parser_top() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="bpfscope top",
+        description="The hottest functions across all profiles (threads) of a file.",
+    )
+    p.add_argument("input", help="the profile to read")
+    p.add_argument("-n", type=int, default=20, metavar="N", help="how many functions (default 20; 0 for all)")
+    p.add_argument("--by", choices=("self", "total"), default="self", help="sort by self or total (default self)")
+    p.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args and args[0] in SUBCOMMANDS:
+            command, rest = args[0], args[1:]
+            if command == "convert":
+                return _convert(_parser_convert().parse_args(rest))
+            return _top(_parser_top().parse_args(rest))
+        return _open_tui(_parser_main().parse_args(args))
+    except (UsageError, LoadError, ProfileError) as e:
+        print(f"bpfscope: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `bpfscope top x | head`: the reader left; that's not an error worth a traceback.
+        sys.stderr.close()
+        return EXIT_OK
+
+
+@contextmanager
+def _progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A Rich progress bar on stderr while reading, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _load(path: str) -> ProfileGroup:
+    from rich.markup import escape
+
+    with _progress_bar(f"reading {escape(path)}") as progress:
+        return load_profile(path, progress)
+
+
+def _convert(ns: argparse.Namespace) -> int:
+    from collectors.formats.output import format_for_path, save_profile
+
+    fmt = format_for_path(ns.output, ns.to)  # before reading: a bad name fails fast
+    group = _load(ns.input)
+    try:
+        save_profile(group, ns.output, fmt)
+    except OSError as e:
+        raise UsageError(f"{ns.output}: cannot write it ({e.strerror or e})") from None
+    return EXIT_OK
+
+
+def _top(ns: argparse.Namespace) -> int:
+    from collectors.summary import group_unit, top_functions
+
+    if ns.n < 0:
+        raise UsageError("-n must be 0 or more")
+    group = _load(ns.input)
+    rows = top_functions(group, ns.by, ns.n or None)
+    if ns.json:
+        json.dump([r.as_json() for r in rows], sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    _print_top_table(group, rows, group_unit(group), ns.by)
+    return EXIT_OK
+
+
+def _print_top_table(group: ProfileGroup, rows: list[FunctionRow], unit: Unit, by: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from collectors.safe_text import printable
+    from collectors.units import format_value
+
+    table = Table(title=Text(f"{printable(group.name)}: hottest functions by {by}"), title_justify="left")
+    table.add_column("self", justify="right")
+    table.add_column("self %", justify="right")
+    table.add_column("total", justify="right")
+    table.add_column("total %", justify="right")
+    table.add_column("function", overflow="fold")
+    table.add_column("file", overflow="fold")
+    for r in rows:
+        table.add_row(
+            format_value(r.self, unit), f"{r.self_pct:.2f}", format_value(r.total, unit), f"{r.total_pct:.2f}",
+            Text(printable(r.name)), Text(printable(r.file or "")),
+        )
+    Console(highlight=False).print(table)
+
+
+def _open_tui(ns: argparse.Namespace) -> int:
+    if ns.file is None:
+        raise UsageError("give a profile file to open (live profiling comes with the process picker)")
+    group = _load(ns.file)
+    from tui.app import run_app
+
+    run_app(group)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,460 @@
+"""`FlameGraph`: a flame graph or flame chart drawn with the Line API.
+
+The widget shows a `FlameModel` through a zoom stack of viewports. Rows come from
+`tui.views.layout_rows` (cached per model, viewport and width); each row is rendered to a
+`Strip` cached under everything that changes its pixels (layout, row, the selection if it is
+in that row, the search generation), and a selection change repaints only the two rows
+involved.
+
+| Key                 | Action                                         |
+|---------------------|------------------------------------------------|
+| `←`/`h`, `→`/`l`    | previous / next frame at the same depth         |
+| `↑`/`k`, `↓`/`j`    | parent / heaviest child                         |
+| `Enter`             | zoom so the selected frame fills the width      |
+| `Esc`/`Backspace`   | back one zoom step                              |
+| `0`/`Home`          | whole profile                                   |
+| `+`/`-`, `,`/`.`    | zoom in/out around the selection, pan (time)    |
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import var
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from collectors.profile import FrameTable
+from collectors.safe_text import printable
+from tui.palette import frame_style
+from tui.views import (
+    FlameModel,
+    FlameNode,
+    Span,
+    Viewport,
+    find_span,
+    fit_label,
+    layout_rows,
+    panned_view,
+    scaled_view,
+    span_at,
+    zoom_view,
+)
+
+TIME_ACTIONS = frozenset({"time_zoom_in", "time_zoom_out", "pan_left", "pan_right"})
+
+
+class FlameGraph(ScrollView, can_focus=True):
+    """A flame graph over a `FlameModel`, root at the top (or bottom when `inverted`)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left,h", "cursor_left", "Prev", show=False),
+        Binding("right,l", "cursor_right", "Next", show=False),
+        Binding("up,k", "cursor_up", "Parent", show=False),
+        Binding("down,j", "cursor_down", "Child", show=False),
+        Binding("enter", "zoom_in", "Zoom"),
+        Binding("escape,backspace", "zoom_out", "Back", show=False),
+        Binding("0,home", "zoom_reset", "Whole", show=False),
+        Binding("plus,equals_sign", "time_zoom_in", "Zoom in", key_display="+", show=False),
+        Binding("minus", "time_zoom_out", "Zoom out", key_display="-", show=False),
+        Binding("comma", "pan_left", "Pan left", show=False),
+        Binding("full_stop", "pan_right", "Pan right", show=False),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"flame-graph--cursor", "flame-graph--match"}
+
+    DEFAULT_CSS = """
+    FlameGraph {
+        overflow-x: hidden;
+        overflow-y: auto;
+        scrollbar-gutter: stable;
+        scrollbar-size-vertical: 1;
+        height: 1fr;
+        & > .flame-graph--cursor { text-style: reverse bold; }
+        & > .flame-graph--match { text-style: bold underline; }
+    }
+    """
+
+    inverted: var[bool] = var(False)
+    """Root at the bottom (icicle turned over), as speedscope's callers view and `i` do."""
+
+    selected: var[FlameNode | None] = var(None, init=False)
+    """The selected frame. Watchers run synchronously, so a status line watching it is
+    painted in the same frame as the graph (a bubbled message lands a frame later)."""
+
+    zoom_generation: var[int] = var(0, init=False)
+    """Bumped whenever the zoom stack changes (watch it to follow zooming)."""
+
+    class FrameSelected(Message):
+        """The selected frame changed (node is None when the graph is empty)."""
+
+        def __init__(self, graph: FlameGraph, node: FlameNode | None) -> None:
+            super().__init__()
+            self.graph = graph
+            self.node = node
+
+        @property
+        def control(self) -> FlameGraph:
+            return self.graph
+
+    class ZoomChanged(Message):
+        """The zoom stack changed."""
+
+        def __init__(self, graph: FlameGraph) -> None:
+            super().__init__()
+            self.graph = graph
+
+        @property
+        def control(self) -> FlameGraph:
+            return self.graph
+
+    class BackAtTop(Message):
+        """`Esc` was pressed with nothing left to zoom out of (the app clears the search)."""
+
+        def __init__(self, graph: FlameGraph) -> None:
+            super().__init__()
+            self.graph = graph
+
+    def __init__(self, *, time_axis: bool = False, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.time_axis = time_axis
+        self.model: FlameModel | None = None
+        self.frames: FrameTable | None = None
+        self.zoom_stack: list[Viewport] = []
+        self.matches: frozenset[int] | None = None
+        self._match_generation = 0
+        self._rows_cache: LRUCache[tuple[object, ...], list[list[Span]]] = LRUCache(16)
+        self._strip_cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+
+    # --- state -------------------------------------------------------------------------
+
+    def set_model(self, model: FlameModel | None, frames: FrameTable | None) -> None:
+        """Show `model` from its whole extent, selecting its first top frame."""
+        self.model = model
+        self.frames = frames
+        self._rows_cache.clear()
+        self._strip_cache.clear()
+        self.zoom_stack = [Viewport(model.start, model.end)] if model is not None else []
+        first = None
+        if model is not None:
+            kids = model.children(model.root)
+            first = kids[0] if kids else None
+        self.set_reactive(FlameGraph.selected, first)
+        self._layout_changed()
+        self.zoom_generation += 1
+        self.post_message(self.FrameSelected(self, first))
+        self.post_message(self.ZoomChanged(self))
+
+    def set_matches(self, matches: frozenset[int] | None) -> None:
+        """Highlight these frame ids and dim the rest (None: no search)."""
+        if matches == self.matches:
+            return
+        self.matches = matches
+        self._match_generation += 1
+        self.refresh()
+
+    @property
+    def view(self) -> Viewport | None:
+        return self.zoom_stack[-1] if self.zoom_stack else None
+
+    @property
+    def zoom_node(self) -> FlameNode | None:
+        """The innermost frame zoomed into (None at the whole profile or a free range)."""
+        for v in reversed(self.zoom_stack):
+            if v.node is not None:
+                return v.node
+        return None
+
+    @property
+    def layout_width(self) -> int:
+        return max(0, self.scrollable_content_region.width)
+
+    @property
+    def rows(self) -> list[list[Span]]:
+        """The layout of the current view at the current width."""
+        view, model = self.view, self.model
+        width = self.layout_width
+        if view is None or model is None or width <= 0:
+            return []
+        key = (id(model), view.start, view.end, width)
+        rows = self._rows_cache.get(key)
+        if rows is None:
+            rows = layout_rows(model, view, width)
+            self._rows_cache.set(key, rows)
+        return rows
+
+    def _total_rows(self) -> int:
+        n = len(self.rows)
+        return max(n, self.scrollable_content_region.height) if self.inverted else n
+
+    def _depth_to_line(self, depth: int) -> int:
+        return self._total_rows() - 1 - depth if self.inverted else depth
+
+    def _line_to_depth(self, line: int) -> int:
+        return self._total_rows() - 1 - line if self.inverted else line
+
+    def _layout_changed(self) -> None:
+        size = Size(self.layout_width, self._total_rows())
+        if size != self.virtual_size:
+            self.virtual_size = size
+        self.refresh()
+        self._scroll_to_selected()
+        # The scroll range follows the new virtual size only after the next layout.
+        self.call_after_refresh(self._scroll_to_selected)
+
+    def watch_inverted(self) -> None:
+        self._strip_cache.clear()
+        if self.model is not None:
+            self._layout_changed()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._layout_changed()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strip_cache.clear()
+
+    def select(self, node: FlameNode | None) -> None:
+        """Select `node`, repainting only the rows that change."""
+        if node is not self.selected:
+            self.selected = node
+
+    def watch_selected(self, old: FlameNode | None, new: FlameNode | None) -> None:
+        for n in (old, new):
+            if n is not None:
+                self._refresh_line(self._depth_to_line(n.depth))
+        self._scroll_to_selected()
+        self.post_message(self.FrameSelected(self, new))
+
+    def _refresh_line(self, line: int) -> None:
+        self.refresh(Region(0, line - self.scroll_offset.y, self.size.width, 1))
+
+    def _scroll_to_selected(self) -> None:
+        if self.selected is None:
+            return
+        line = self._depth_to_line(self.selected.depth)
+        top = round(self.scroll_offset.y)
+        height = self.scrollable_content_region.height
+        if height <= 0:
+            return
+        if line < top:
+            self.scroll_to(y=line, animate=False, immediate=True)
+        elif line >= top + height:
+            self.scroll_to(y=line - height + 1, animate=False, immediate=True)
+
+    def _push(self, view: Viewport) -> None:
+        self.zoom_stack.append(view)
+        self._zoom_changed()
+
+    def _replace(self, view: Viewport) -> None:
+        self.zoom_stack[-1] = view
+        self._zoom_changed()
+
+    def _zoom_changed(self) -> None:
+        self._layout_changed()
+        self.zoom_generation += 1
+        self.post_message(self.ZoomChanged(self))
+
+    def zoom_to(self, node: FlameNode) -> None:
+        """Select `node` and zoom so it fills the width (a new zoom step)."""
+        self.select(node)
+        top = self.view
+        if top is not None and top.node is node:
+            return
+        self._push(zoom_view(node))
+
+    # --- actions -----------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.time_axis or action not in TIME_ACTIONS
+
+    def _row_of_selected(self) -> tuple[list[Span], int | None]:
+        sel = self.selected
+        rows = self.rows
+        if sel is None or sel.depth >= len(rows):
+            return [], None
+        row = rows[sel.depth]
+        return row, find_span(row, sel)
+
+    def _step(self, delta: int) -> None:
+        sel = self.selected
+        if sel is None:
+            return
+        row, index = self._row_of_selected()
+        if not row:
+            return
+        if index is None:
+            # Not drawn (narrower than a cell): move to the nearest drawn frame in that direction.
+            x = sel.start
+            candidates = [s for s in row if (s.node.start > x if delta > 0 else s.node.start < x)]
+            if candidates:
+                self.select(candidates[0].node if delta > 0 else candidates[-1].node)
+            return
+        target = index + delta
+        if 0 <= target < len(row):
+            self.select(row[target].node)
+
+    def action_cursor_left(self) -> None:
+        self._step(-1)
+
+    def action_cursor_right(self) -> None:
+        self._step(1)
+
+    def action_cursor_up(self) -> None:
+        if self.inverted:
+            self._to_child()
+        else:
+            self._to_parent()
+
+    def action_cursor_down(self) -> None:
+        if self.inverted:
+            self._to_parent()
+        else:
+            self._to_child()
+
+    def _to_parent(self) -> None:
+        if self.selected is None or self.model is None:
+            return
+        parent = self.model.parent(self.selected)
+        if parent is not None and parent.depth >= 0:
+            self.select(parent)
+
+    def _to_child(self) -> None:
+        if self.selected is None or self.model is None:
+            return
+        child = self.model.heaviest_child(self.selected)
+        if child is not None:
+            self.select(child)
+
+    def action_zoom_in(self) -> None:
+        if self.selected is not None:
+            self.zoom_to(self.selected)
+
+    def action_zoom_out(self) -> None:
+        if len(self.zoom_stack) > 1:
+            self.zoom_stack.pop()
+            self._zoom_changed()
+        else:
+            self.post_message(self.BackAtTop(self))
+
+    def action_zoom_reset(self) -> None:
+        if len(self.zoom_stack) > 1:
+            del self.zoom_stack[1:]
+            self._zoom_changed()
+
+    def _centre(self, view: Viewport) -> float:
+        sel = self.selected
+        if sel is not None and sel.end > view.start and sel.start < view.end:
+            return (max(sel.start, view.start) + min(sel.end, view.end)) / 2
+        return (view.start + view.end) / 2
+
+    def action_time_zoom_in(self) -> None:
+        self._scale(0.5)
+
+    def action_time_zoom_out(self) -> None:
+        self._scale(2.0)
+
+    def _scale(self, factor: float) -> None:
+        view, model = self.view, self.model
+        if view is None or model is None:
+            return
+        new = scaled_view(view, factor, self._centre(view), model.start, model.end)
+        if (new.start, new.end) != (view.start, view.end):
+            self._push(new)
+
+    def action_pan_left(self) -> None:
+        self._pan(-0.25)
+
+    def action_pan_right(self) -> None:
+        self._pan(0.25)
+
+    def _pan(self, fraction: float) -> None:
+        view, model = self.view, self.model
+        if view is None or model is None:
+            return
+        new = panned_view(view, fraction, model.start, model.end)
+        if (new.start, new.end) != (view.start, view.end):
+            self._replace(new)
+
+    # --- mouse -------------------------------------------------------------------------
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        depth = self._line_to_depth(offset.y + round(self.scroll_offset.y))
+        rows = self.rows
+        if not 0 <= depth < len(rows):
+            return
+        span = span_at(rows[depth], offset.x)
+        if span is None:
+            return
+        self.select(span.node)
+        if event.chain >= 2:
+            self.zoom_to(span.node)
+
+    # --- drawing -----------------------------------------------------------------------
+
+    def label(self, node: FlameNode) -> str:
+        assert self.frames is not None
+        return printable(self.frames[node.frame].name)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.layout_width
+        line = y + round(self.scroll_offset.y)
+        rows = self.rows
+        depth = self._line_to_depth(line)
+        if not 0 <= depth < len(rows):
+            return Strip.blank(width, self.rich_style)
+        sel = self.selected
+        sel_key = id(sel) if sel is not None and sel.depth == depth else None
+        view = self.view
+        assert view is not None
+        key = (id(self.model), view.start, view.end, width, depth, sel_key, self._match_generation)
+        strip = self._strip_cache.get(key)
+        if strip is None:
+            strip = self._render_row(rows[depth], width)
+            self._strip_cache.set(key, strip)
+        return strip
+
+    def _render_row(self, row: list[Span], width: int) -> Strip:
+        assert self.frames is not None
+        frames = self.frames
+        base = self.rich_style
+        gap = Style(bgcolor=base.bgcolor)
+        cursor = self.get_component_rich_style("flame-graph--cursor", partial=True)
+        match = self.get_component_rich_style("flame-graph--match", partial=True)
+        matches = self.matches
+        sel = self.selected
+        segments: list[Segment] = []
+        col = 0
+        for c0, c1, node in row:
+            if c0 > col:
+                segments.append(Segment(" " * (c0 - col), gap))
+            frame = frames[node.frame]
+            hit = matches is not None and node.frame in matches
+            style = frame_style(frame, dimmed=matches is not None and not hit)
+            if hit:
+                style += match
+            if node is sel:
+                style += cursor
+            segments.append(Segment(fit_label(printable(frame.name), c1 - c0), style))
+            col = c1
+        if col < width:
+            segments.append(Segment(" " * (width - col), gap))
+        return Strip(segments, width)
+
+    def breadcrumb(self) -> list[str]:
+        """Names from the top frame down to the innermost zoomed frame."""
+        node, model = self.zoom_node, self.model
+        if node is None or model is None:
+            return []
+        return [self.label(n) for n in model.path(node)]

@@ -1,0 +1,191 @@
+"""`SandwichView`: every function with self and total, and the selected one's callers
+(inverted, above) and callees (below) as two small flame graphs.
+
+| Key            | Action                                            |
+|----------------|---------------------------------------------------|
+| `↑`/`↓`        | move in the table                                 |
+| `Enter`        | move focus into the callers graph (`Tab` onwards) |
+| `o`            | cycle the sort: self, total, name                 |
+| header click   | sort by that column                               |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import var
+from textual.widgets import DataTable, Static
+
+from collectors.calltree import FunctionTotals, Sandwich
+from collectors.profile import FrameTable
+from collectors.safe_text import printable
+from tui.views import grouped_model
+from tui.widgets.flame_graph import FlameGraph
+
+SORT_KEYS = ("self", "total", "name")
+_COLUMN_SORT = {"self": "self", "self%": "self", "total": "total", "total%": "total", "name": "name"}
+
+
+def sorted_functions(totals: FunctionTotals, frames: FrameTable, by: str) -> list[int]:
+    """Frame ids in table order: heaviest first by self or total, or by name."""
+    s, t = totals.self_weight, totals.total
+    if by == "name":
+        return sorted(t, key=lambda f: (frames[f].name.casefold(), f))
+    if by == "total":
+        return sorted(t, key=lambda f: (-t[f], -s[f], f))
+    return sorted(t, key=lambda f: (-s[f], -t[f], f))
+
+
+class SandwichView(Horizontal):
+    """The Sandwich pane."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("o", "cycle_sort", "Sort"),
+    ]
+
+    DEFAULT_CSS = """
+    SandwichView {
+        height: 1fr;
+        & > DataTable { width: 3fr; min-width: 30; height: 1fr; }
+        & > Vertical { width: 2fr; height: 1fr; }
+        & .sandwich--title { height: 1; background: $panel; color: $text-muted; }
+        & FlameGraph { height: 1fr; }
+    }
+    """
+
+    sort_by: var[str] = var("self")
+
+    class FunctionSelected(Message):
+        """The table's cursor moved to a function."""
+
+        def __init__(self, frame: int) -> None:
+            super().__init__()
+            self.frame = frame
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.totals: FunctionTotals | None = None
+        self.frames: FrameTable | None = None
+        self.format: Callable[[float], str] = str
+        self.sandwich_of: Callable[[int], Sandwich] | None = None
+        self.order: list[int] = []
+        self.frame: int | None = None
+
+    def compose(self) -> ComposeResult:
+        table: DataTable[object] = DataTable(cursor_type="row", zebra_stripes=False, id="functions")
+        yield table
+        with Vertical():
+            yield Static("callers", classes="sandwich--title")
+            yield FlameGraph(id="callers")
+            yield Static("callees", classes="sandwich--title")
+            yield FlameGraph(id="callees")
+
+    def on_mount(self) -> None:
+        self.query_one("#callers", FlameGraph).inverted = True
+        table = self.table
+        table.add_column("self", key="self")
+        table.add_column("self%", key="self%")
+        table.add_column("total", key="total")
+        table.add_column("total%", key="total%")
+        table.add_column("function", key="name")
+
+    @property
+    def table(self) -> DataTable[object]:
+        return self.query_one("#functions", DataTable)
+
+    @property
+    def callers(self) -> FlameGraph:
+        return self.query_one("#callers", FlameGraph)
+
+    @property
+    def callees(self) -> FlameGraph:
+        return self.query_one("#callees", FlameGraph)
+
+    def set_data(self, totals: FunctionTotals, frames: FrameTable, format: Callable[[float], str],
+                 sandwich_of: Callable[[int], Sandwich]) -> None:
+        """Fill the table from `totals`; `sandwich_of(frame)` gives a function's callers/callees."""
+        self.totals = totals
+        self.frames = frames
+        self.format = format
+        self.sandwich_of = sandwich_of
+        keep = self.frame
+        self.frame = None
+        self._fill()
+        if keep is not None and keep in totals.total:
+            self.show_function(keep)
+        elif self.order:
+            self.show_function(self.order[0])
+        else:
+            self.callers.set_model(None, None)
+            self.callees.set_model(None, None)
+
+    def _fill(self) -> None:
+        totals, frames = self.totals, self.frames
+        if totals is None or frames is None:
+            return
+        table = self.table
+        table.clear()
+        self.order = sorted_functions(totals, frames, self.sort_by)
+        grand = totals.grand_total
+        scale = 100.0 / grand if grand > 0 else 0.0
+        fmt = self.format
+        s, t = totals.self_weight, totals.total
+        for f in self.order:
+            table.add_row(
+                Text(fmt(s[f]), justify="right"), Text(f"{s[f] * scale:.1f}%", justify="right"),
+                Text(fmt(t[f]), justify="right"), Text(f"{t[f] * scale:.1f}%", justify="right"),
+                Text(printable(frames[f].name)), key=str(f),
+            )
+
+    def show_function(self, frame: int) -> None:
+        """Move the table's cursor to `frame` and show its callers and callees."""
+        if frame not in self.order:
+            return
+        row = self.order.index(frame)
+        if self.table.cursor_row != row:
+            self.table.move_cursor(row=row, animate=False)
+        self._show_sandwich(frame)
+
+    def _show_sandwich(self, frame: int) -> None:
+        if frame == self.frame or self.sandwich_of is None or self.frames is None:
+            return
+        self.frame = frame
+        s = self.sandwich_of(frame)
+        self.callers.set_model(grouped_model(s.callers, "callers"), self.frames)
+        self.callees.set_model(grouped_model(s.callees, "callees"), self.frames)
+        self.post_message(self.FunctionSelected(frame))
+
+    def watch_sort_by(self) -> None:
+        if self.totals is None:
+            return
+        keep = self.frame
+        self._fill()
+        if keep is not None:
+            row = self.order.index(keep)
+            self.table.move_cursor(row=row, animate=False)
+
+    def action_cycle_sort(self) -> None:
+        self.sort_by = SORT_KEYS[(SORT_KEYS.index(self.sort_by) + 1) % len(SORT_KEYS)]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        key = event.row_key.value
+        # Refilling the table after a sort highlights row 0 on the way: skip stale events.
+        if key is not None and event.cursor_row == self.table.cursor_row:
+            self._show_sandwich(int(key))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.callers.focus()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        key = event.column_key.value
+        if key in _COLUMN_SORT:
+            self.sort_by = _COLUMN_SORT[key]

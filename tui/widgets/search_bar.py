@@ -1,0 +1,108 @@
+"""`SearchBar`: the `/` prompt. Typing searches as you go; `Enter` keeps the search and
+returns to the pane, `Esc` clears it, `Ctrl+R` toggles regular expressions.
+
+| Key       | Action                               |
+|-----------|--------------------------------------|
+| `Enter`   | keep the search, back to the pane    |
+| `Esc`     | clear the search                     |
+| `Ctrl+R`  | toggle regular expressions           |
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.reactive import var
+from textual.widgets import Input, Static
+
+
+class SearchBar(Horizontal):
+    """A one-line search prompt with a regex toggle and a match count."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+r", "toggle_regex", "Regex"),
+        Binding("escape", "clear", "Clear"),
+    ]
+
+    DEFAULT_CSS = """
+    SearchBar {
+        height: 1;
+        display: none;
+        background: $panel;
+        &.-open { display: block; }
+        & > Input { width: 1fr; height: 1; border: none; padding: 0 1; }
+        & > #search-mode { width: auto; padding: 0 1; }
+        & > #search-count { width: auto; min-width: 12; padding: 0 1; }
+    }
+    """
+
+    regex: var[bool] = var(False)
+
+    class Changed(Message):
+        """The pattern or the regex toggle changed."""
+
+        def __init__(self, pattern: str, regex: bool) -> None:
+            super().__init__()
+            self.pattern = pattern
+            self.regex = regex
+
+    class Done(Message):
+        """The user left the prompt; `cleared` when with `Esc`."""
+
+        def __init__(self, cleared: bool) -> None:
+            super().__init__()
+            self.cleared = cleared
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="search (Ctrl+R: regex)", id="search-input")
+        yield Static("substring", id="search-mode")
+        yield Static("", id="search-count")
+
+    @property
+    def input(self) -> Input:
+        return self.query_one("#search-input", Input)
+
+    @property
+    def pattern(self) -> str:
+        return self.input.value
+
+    def open(self) -> None:
+        self.add_class("-open")
+        self.input.focus()
+
+    def close(self) -> None:
+        self.remove_class("-open")
+
+    def set_count(self, count: int | None, error: str | None = None) -> None:
+        label = self.query_one("#search-count", Static)
+        if error is not None:
+            label.update(Text(error, style="bold"))
+        elif count is None:
+            label.update("")
+        else:
+            label.update(Text(f"{count} match" + ("" if count == 1 else "es")))
+
+    def watch_regex(self, regex: bool) -> None:
+        self.query_one("#search-mode", Static).update("regex" if regex else "substring")
+
+    def action_toggle_regex(self) -> None:
+        self.regex = not self.regex
+        self.post_message(self.Changed(self.pattern, self.regex))
+
+    def action_clear(self) -> None:
+        self.input.value = ""
+        self.close()
+        self.post_message(self.Done(cleared=True))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.post_message(self.Changed(event.value, self.regex))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.post_message(self.Done(cleared=False))
