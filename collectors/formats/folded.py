@@ -49,7 +49,7 @@ def _parse_count(text: str) -> float | None:
 def sniff(text: str) -> bool:
     """True when most of the first non-comment lines are `stack count`."""
     seen = good = 0
-    for line in text[:65536].split("\n"):
+    for line in _first_lines(text, 200):
         line = line.strip()
         if not line or line.startswith("#") or line.startswith("//"):
             continue
@@ -60,6 +60,19 @@ def sniff(text: str) -> bool:
         if seen >= 50:
             break
     return good > 0 and good * 2 >= seen
+
+
+def _first_lines(text: str, n: int) -> list[str]:
+    """Up to n lines from the start, whole (a 20,000-frame stack is one long line)."""
+    out: list[str] = []
+    start = 0
+    while len(out) < n and start < len(text):
+        end = text.find("\n", start)
+        if end < 0:
+            end = len(text)
+        out.append(text[start:end])
+        start = end + 1
+    return out
 
 
 def read(text: str, name: str = "profile", progress: Callable[[int], None] | None = None) -> ProfileGroup:
@@ -106,17 +119,25 @@ def _fill(profile: Profile, lines: Iterable[str], progress: Callable[[int], None
 
 
 def write(profile: Profile) -> Iterable[str]:
-    """Lines of folded text (with newlines), one per distinct stack, in first-seen order.
-
-    Weights are merged per stack, as folded files do; a fractional total is written with
-    its fraction so nothing is lost.
+    """Lines of folded text (with newlines): the samples in time order, consecutive identical
+    stacks merged into one line, as speedscope reads folded files back (line order is time
+    order). A fractional weight is written with its fraction so nothing is lost.
     """
     names = [_folded_name(f.name) for f in profile.frames]
     stacks = profile.stacks
-    for sid, w in profile.stack_weights().items():
-        stack = stacks[sid]
-        if stack:
-            yield f"{';'.join([names[f] for f in stack])} {_format_count(w)}\n"
+    line_of: dict[int, str] = {}
+    run_sid, run_w = -1, 0.0
+    for sid, w in zip(profile.sample_stacks, profile.weights, strict=True):
+        if sid == run_sid:
+            run_w += w
+            continue
+        if run_sid >= 0 and stacks[run_sid]:
+            yield f"{line_of[run_sid]} {_format_count(run_w)}\n"
+        run_sid, run_w = sid, w
+        if sid not in line_of:
+            line_of[sid] = ";".join([names[f] for f in stacks[sid]])
+    if run_sid >= 0 and stacks[run_sid]:
+        yield f"{line_of[run_sid]} {_format_count(run_w)}\n"
 
 
 def _folded_name(name: str) -> str:

@@ -1,0 +1,148 @@
+"""Choosing a reader from a file's content (its name is only a hint) and loading it.
+
+Every reader raises `ProfileError` for input it cannot take; `load_profile` turns that, and
+any I/O error, into a `LoadError` that names the file, so callers (the CLI, the TUI) have
+one sentence to show.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from collectors.formats import folded
+from collectors.formats.errors import ProfileError
+from collectors.formats.text import decode_text, gunzip_if_needed, looks_binary
+from collectors.profile import ProfileGroup
+
+MAX_FILE_BYTES = 4 << 30
+"""Files larger than this (after decompression) are refused rather than read into memory."""
+
+Progress = Callable[[int, int], None]
+"""progress(done, total) in bytes (or characters once decoded)."""
+
+
+class LoadError(Exception):
+    """A profile could not be loaded: the message names the file and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    kind: str  # "text", "json" or "binary"
+
+
+TEXT_FORMATS = ("folded stacks", "perf script")
+JSON_FORMATS = ("speedscope JSON", "Chrome/Node .cpuprofile", "Chrome trace events")
+BINARY_FORMATS = ("pprof",)
+ALL_FORMATS = (*JSON_FORMATS, *TEXT_FORMATS, *BINARY_FORMATS)
+
+
+def load_profile(path: str | os.PathLike[str], progress: Progress | None = None) -> ProfileGroup:
+    """Read any supported profile file, or raise LoadError naming it."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if p.is_dir():
+            raise LoadError(f"{p}: is a directory, not a profile")
+        if size > MAX_FILE_BYTES:
+            raise LoadError(f"{p}: {size} bytes is larger than bpfscope reads ({MAX_FILE_BYTES} bytes)")
+        data = _read_bytes(p, size, progress)
+    except FileNotFoundError:
+        raise LoadError(f"{p}: no such file") from None
+    except PermissionError:
+        raise LoadError(f"{p}: permission denied (try sudo, or check the file's mode)") from None
+    except IsADirectoryError:
+        raise LoadError(f"{p}: is a directory, not a profile") from None
+    except OSError as e:
+        raise LoadError(f"{p}: cannot read it ({e.strerror or e})") from None
+    try:
+        return parse_profile(data, p.name, progress)
+    except ProfileError as e:
+        raise LoadError(f"{p}: {e}") from None
+    except RecursionError:
+        raise LoadError(f"{p}: nested too deeply to parse") from None
+    except MemoryError:
+        raise LoadError(f"{p}: too large to load in memory") from None
+
+
+def _read_bytes(p: Path, size: int, progress: Progress | None) -> bytes:
+    if progress is None or size < (8 << 20):
+        return p.read_bytes()
+    chunks = []
+    done = 0
+    with p.open("rb") as f:
+        while chunk := f.read(4 << 20):
+            chunks.append(chunk)
+            done += len(chunk)
+            progress(done, size)
+    return b"".join(chunks)
+
+
+def parse_profile(data: bytes, name: str = "profile", progress: Progress | None = None) -> ProfileGroup:
+    """Detect the format of `data` and read it; ProfileError says which formats were tried."""
+    data = gunzip_if_needed(data)
+    if len(data) > MAX_FILE_BYTES:
+        raise ProfileError(f"decompresses to more than {MAX_FILE_BYTES} bytes")
+    if not data.strip():
+        raise ProfileError("the file is empty")
+    if looks_binary(data):
+        from collectors.formats import pprof
+
+        if pprof.sniff(data):
+            return _finish(pprof.read_bytes(data, name), name)
+        raise ProfileError(f"binary data that is not a profile (tried {', '.join(ALL_FORMATS)})")
+    text = decode_text(data)
+    del data
+    stripped = text.lstrip()
+    if stripped[:1] in ("{", "["):
+        return _finish(_parse_json(text, name), name)
+    text_progress = None
+    if progress is not None:
+        total = len(text)
+
+        def text_progress(done: int) -> None:
+            progress(done, total)
+
+    from collectors.formats import perf_script
+
+    if perf_script.sniff(text):
+        return _finish(perf_script.read(text, name, text_progress), name)
+    if folded.sniff(text):
+        return _finish(folded.read(text, name, text_progress), name)
+    raise ProfileError(f"not a profile in any format bpfscope reads (tried {', '.join(ALL_FORMATS)})")
+
+
+def _parse_json(text: str, name: str) -> ProfileGroup:
+    from collectors.formats import chrome, speedscope, trace_event
+
+    try:
+        obj: object = json.loads(text)
+    except json.JSONDecodeError as e:
+        repaired = trace_event.parse_partial(text)
+        if repaired is None:
+            raise ProfileError(f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+        obj = repaired
+    except RecursionError:
+        raise ProfileError("JSON nested too deeply") from None
+    readers: list[tuple[Callable[[object], bool], Callable[[object, str], ProfileGroup]]] = [
+        (speedscope.sniff_json, speedscope.read_json),
+        (chrome.sniff_json, chrome.read_json),
+        (trace_event.sniff_json, trace_event.read_json),
+    ]
+    for sniff, read in readers:
+        if sniff(obj):
+            return read(obj, name)
+    raise ProfileError(f"JSON that is not a profile bpfscope reads (tried {', '.join(JSON_FORMATS)})")
+
+
+def _finish(group: ProfileGroup, name: str) -> ProfileGroup:
+    if not group.name:
+        group.name = name
+    if not group.profiles or not any(p.sample_count for p in group.profiles):
+        raise ProfileError("the profile has no samples")
+    group.drop_empty()
+    return group

@@ -1,0 +1,108 @@
+"""Writing profiles: the format follows the file name, and every write is atomic.
+
+A write goes to a temporary file in the destination's directory and is renamed into
+place, so a failed or interrupted write leaves no partial file and never follows a
+symlink someone planted at the destination (rename replaces the link itself). When run
+under sudo the file is handed to the invoking user, with mode 0644.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from collectors import __version__
+from collectors.formats import folded
+from collectors.formats.errors import ProfileError
+from collectors.profile import ProfileGroup
+
+EXPORTER = f"bpfscope@{__version__}"
+OUTPUT_FORMATS = ("speedscope", "folded", "pprof")
+
+
+def format_for_path(path: str, explicit: str | None = None) -> str:
+    """The output format for a file name: `.speedscope.json`/`.json` speedscope,
+    `.folded`/`.txt` folded, `.pb.gz`/`.pprof` pprof; `explicit` (from `--to`) wins."""
+    if explicit:
+        if explicit not in OUTPUT_FORMATS:
+            raise ProfileError(f"unknown output format {explicit!r} (choose from {', '.join(OUTPUT_FORMATS)})")
+        return explicit
+    lower = path.lower()
+    if lower.endswith(".json"):
+        return "speedscope"
+    if lower.endswith((".folded", ".txt", ".collapsed")):
+        return "folded"
+    if lower.endswith((".pb.gz", ".pprof", ".pb")):
+        return "pprof"
+    if path == "-":
+        return "speedscope"
+    raise ProfileError(
+        f"cannot tell the output format from {path!r}: name it .speedscope.json, .folded or .pb.gz, or pass --to"
+    )
+
+
+def render(group: ProfileGroup, fmt: str, out: BinaryIO) -> None:
+    """Write `group` in format `fmt` to a binary stream."""
+    if fmt == "speedscope":
+        from collectors.formats import speedscope
+
+        text = io.TextIOWrapper(out, encoding="utf-8", newline="\n", write_through=False)
+        speedscope.write(group, text, EXPORTER)
+        text.flush()
+        text.detach()
+    elif fmt == "folded":
+        text = io.TextIOWrapper(out, encoding="utf-8", errors="surrogateescape", newline="\n")
+        for profile in group.profiles:
+            text.writelines(folded.write(profile))
+        text.flush()
+        text.detach()
+    elif fmt == "pprof":
+        from collectors.formats import pprof
+
+        out.write(pprof.write(group))
+    else:
+        raise ProfileError(f"unknown output format {fmt!r}")
+
+
+def save_profile(group: ProfileGroup, path: str, fmt: str | None = None) -> str:
+    """Write `group` to `path` (`-` is stdout) atomically; returns the format used."""
+    chosen = format_for_path(path, fmt)
+    if path == "-":
+        render(group, chosen, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return chosen
+    write_atomic(Path(path), lambda f: render(group, chosen, f))
+    return chosen
+
+
+def write_atomic(path: Path, fill: Callable[[BinaryIO], None]) -> None:
+    """Create `path` with the bytes `fill` writes, all or nothing."""
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fill(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        _give_to_sudo_user(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _give_to_sudo_user(path: str) -> None:
+    if os.geteuid() != 0:
+        return
+    uid, gid = os.environ.get("SUDO_UID"), os.environ.get("SUDO_GID")
+    if uid and uid.isdigit():
+        with contextlib.suppress(OSError):
+            os.chown(path, int(uid), int(gid) if gid and gid.isdigit() else -1)
