@@ -154,3 +154,38 @@ def test_deep_stack_converts(tmp_path: Path) -> None:
     assert run("convert", f, "-o", out).returncode == 0
     rows = json.loads(run("top", out, "--json", "-n", "1").stdout)
     assert rows[0]["name"] == "f19999" and rows[0]["self"] == 7
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    """Reading a large file draws a progress bar on stderr when it is a terminal, and nothing when it is not."""
+    import pty
+    import threading
+
+    big = tmp_path / "big.folded"
+    line = ";".join(f"module{i % 50}.function_{i}" for i in range(40))
+    big.write_text("".join(f"{line};leaf{i} {i % 7 + 1}\n" for i in range(12_000)))
+    assert big.stat().st_size > 8 << 20
+    master, slave = pty.openpty()
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    proc = subprocess.run([*BPFSCOPE, "top", str(big), "--json", "-n", "1"], stdout=subprocess.PIPE,
+                          stderr=slave, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    os.close(slave)
+    reader.join(timeout=10)
+    os.close(master)
+    assert proc.returncode == 0
+    assert b"reading" in b"".join(chunks)
+    plain = run("top", big, "--json", "-n", "1")
+    assert plain.stderr == ""
