@@ -32,7 +32,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 
 from collectors.formats.output import save_profile
-from collectors.profile import ProfileGroup
+from collectors.profile import ProfileGroup, Unit
 from tui.screens.export import ExportDialog
 from tui.screens.help import HelpScreen, KeySection, binding_rows
 from tui.screens.thread_picker import ThreadPicker
@@ -56,20 +56,54 @@ class BpfscopeApp(App[None]):
     TITLE = "bpfscope"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "show_pane('time-order')", "Time", key_display="1"),
-        Binding("2", "show_pane('left-heavy')", "Heavy", key_display="2"),
-        Binding("3", "show_pane('sandwich')", "Sandwich", key_display="3"),
-        Binding("slash", "search", "Search", key_display="/"),
-        Binding("n", "next_match", "Next match", show=False),
-        Binding("N", "previous_match", "Previous match", show=False),
-        Binding("s", "open_sandwich", "Sandwich of frame", show=False),
-        Binding("i", "invert", "Invert", show=False),
-        Binding("t", "pick_thread", "Thread", show=False),
-        Binding("r", "flatten_recursion", "Flatten recursion", show=False),
-        Binding("e,ctrl+s", "export", "Export", show=False),
-        Binding("c", "copy_name", "Copy name", show=False),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q,ctrl+c", "quit", "Quit"),
+        Binding(
+            "1",
+            "show_pane('time-order')",
+            "Time",
+            key_display="1",
+            tooltip="Time Order: the flame chart, samples in time order",
+        ),
+        Binding(
+            "2",
+            "show_pane('left-heavy')",
+            "Heavy",
+            key_display="2",
+            tooltip="Left Heavy: the flame graph, merged, heaviest first",
+        ),
+        Binding(
+            "3",
+            "show_pane('sandwich')",
+            "Sandwich",
+            key_display="3",
+            tooltip="Sandwich: every function with self and total",
+        ),
+        Binding(
+            "slash",
+            "search",
+            "Search",
+            key_display="/",
+            tooltip="search names (Ctrl+R in the prompt: regular expression)",
+        ),
+        Binding("n", "next_match", "Next match", show=False, tooltip="next match, zooming to it"),
+        Binding("N", "previous_match", "Previous match", show=False, tooltip="previous match, zooming to it"),
+        Binding(
+            "s", "open_sandwich", "Sandwich of frame", show=False, tooltip="open the selected function in Sandwich"
+        ),
+        Binding("i", "invert", "Invert", show=False, tooltip="Left Heavy: root at the bottom / top"),
+        Binding("t", "pick_thread", "Thread", show=False, tooltip="choose the thread, or all threads merged"),
+        Binding(
+            "r",
+            "flatten_recursion",
+            "Flatten recursion",
+            show=False,
+            tooltip="flatten recursion (self times stay exact)",
+        ),
+        Binding("e,ctrl+s", "export", "Export", show=False, tooltip="export as speedscope JSON or folded stacks"),
+        Binding(
+            "c", "copy_name", "Copy name", show=False, tooltip="copy the selected frame's name (OSC 52, works over SSH)"
+        ),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="this help"),
+        Binding("q,ctrl+c", "quit", "Quit", tooltip="quit"),
     ]
 
     CSS = """
@@ -181,8 +215,9 @@ class BpfscopeApp(App[None]):
             n = len(s.group.profiles)
             where = "all" if s.index == MERGED else f"{s.index + 1}/{n}"
             parts.append(f"{s.profile_label()} [{where}]")
-        parts.append(s.unit.value)
-        parts.append(f"total {s.format(s.profile.total_weight())}")
+        total = s.format(s.profile.total_weight())
+        # A unit of "none" means counts: say "samples" rather than print the word "none".
+        parts.append(f"total {total} samples" if s.unit is Unit.NONE else f"{s.unit.value} · total {total}")
         parts.append(PANE_TITLES[self.active_pane])
         if s.flattened:
             parts.append("recursion flattened")
@@ -219,8 +254,16 @@ class BpfscopeApp(App[None]):
         if derived.totals_ready:
             fn_total = derived.totals.total.get(node.frame)
             fn_self = derived.totals.self_weight.get(node.frame)
-        return FrameFacts(s.frame_name(node.frame), _printable(frame.location()), node.total,
-                          node.self_weight, self._grand_total(), view_total, fn_total, fn_self)
+        return FrameFacts(
+            s.frame_name(node.frame),
+            _printable(frame.location()),
+            node.total,
+            node.self_weight,
+            self._grand_total(),
+            view_total,
+            fn_total,
+            fn_self,
+        )
 
     def _function_facts(self, fid: int) -> FrameFacts:
         s = self.session
@@ -231,8 +274,11 @@ class BpfscopeApp(App[None]):
         return FrameFacts(s.frame_name(fid), _printable(frame.location()), t, w, grand, grand, t, w)
 
     def _grand_total(self) -> float:
-        return self.left_heavy.model.total if self.left_heavy.model is not None and \
-            "left-heavy" in self._loaded else self.session.profile.total_weight()
+        return (
+            self.left_heavy.model.total
+            if self.left_heavy.model is not None and "left-heavy" in self._loaded
+            else self.session.profile.total_weight()
+        )
 
     # --- messages ----------------------------------------------------------------------
 
@@ -456,10 +502,19 @@ PALETTE_COMMANDS: tuple[tuple[str, str, str], ...] = (
 def help_sections() -> list[KeySection]:
     return [
         ("Everywhere", [*binding_rows(BpfscopeApp.BINDINGS), ("Ctrl+P", "command palette")]),
-        ("Flame panes", [*binding_rows(FlameGraph.BINDINGS),
-                         ("click / double-click", "select / zoom"), ("wheel", "scroll")]),
-        ("Sandwich", [("↑ / ↓", "move"), ("Enter", "into callers, then callees (Tab)"),
-                      *binding_rows(SandwichView.BINDINGS), ("header click", "sort by that column")]),
+        (
+            "Flame panes",
+            [*binding_rows(FlameGraph.BINDINGS), ("click / double-click", "select / zoom"), ("wheel", "scroll")],
+        ),
+        (
+            "Sandwich",
+            [
+                ("↑ / ↓", "move"),
+                ("Enter", "into callers, then callees (Tab)"),
+                *binding_rows(SandwichView.BINDINGS),
+                ("header click", "sort by that column"),
+            ],
+        ),
         ("Search prompt", [("Enter", "keep the search"), *binding_rows(SearchBar.BINDINGS)]),
     ]
 

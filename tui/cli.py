@@ -3,6 +3,7 @@
     bpfscope [FILE]                      open FILE (or the process picker) in the TUI
     bpfscope convert INPUT -o OUTPUT     convert between profile formats
     bpfscope top INPUT                   the hottest functions, as a table or JSON
+    bpfscope record (-p PID | -a | -- CMD ...) -o OUTPUT   sample live, headless
 
 Bad input is an expected outcome: one line on stderr naming the file and what is wrong,
 exit status 2, and never a partial output file. Textual is only imported to open the TUI,
@@ -25,7 +26,7 @@ from collectors.summary import FunctionRow
 
 EXIT_OK = 0
 EXIT_USAGE = 2
-SUBCOMMANDS = ("convert", "top")
+SUBCOMMANDS = ("convert", "top", "record")
 
 
 class UsageError(Exception):
@@ -40,6 +41,8 @@ def _parser_main() -> argparse.ArgumentParser:
         epilog="subcommands:\n"
         "  convert INPUT -o OUTPUT [--to speedscope|folded|pprof]   convert a profile\n"
         "  top INPUT [-n N] [--by self|total] [--json]             hottest functions\n"
+        "  record (-p PID | -a | -- CMD ARGS...) [-F HZ] [-d SECONDS] [--collector bcc|perf] -o OUTPUT\n"
+        "                                                          sample live, write a profile\n"
         "run 'bpfscope SUBCOMMAND --help' for each one's options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -73,6 +76,29 @@ def _parser_top() -> argparse.ArgumentParser:
     return p
 
 
+def _parser_record() -> argparse.ArgumentParser:
+    from collectors.live.base import DEFAULT_FREQUENCY, MAX_FREQUENCY
+
+    p = argparse.ArgumentParser(
+        prog="bpfscope record",
+        usage="bpfscope record (-p PID | -a | -- CMD ARGS...) [-F HZ] [-d SECONDS] [--collector bcc|perf] "
+        "-o OUTPUT",
+        description="Sample a process, every process, or a command launched for the purpose, and write "
+        "one profile per thread (speedscope or folded, by OUTPUT's suffix). Sampling ends at the duration, "
+        "when the process exits, or on Ctrl-C/SIGTERM; what was collected is written in every case.",
+    )
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("-p", "--pid", type=int, help="the process to sample")
+    who.add_argument("-a", "--all", action="store_true", help="sample every process")
+    p.add_argument("-F", "--frequency", type=int, default=DEFAULT_FREQUENCY, metavar="HZ",
+                   help=f"samples per second per CPU (default {DEFAULT_FREQUENCY}, at most {MAX_FREQUENCY})")
+    p.add_argument("-d", "--duration", type=float, metavar="SECONDS", help="stop after this long")
+    p.add_argument("--collector", choices=("bcc", "perf"),
+                   help="bcc (eBPF, needs root) or perf; default: bcc when it can run, else perf")
+    p.add_argument("-o", "--output", required=True, help="where to write (.speedscope.json, .folded, .pb.gz)")
+    return p
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -80,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             command, rest = args[0], args[1:]
             if command == "convert":
                 return _convert(_parser_convert().parse_args(rest))
+            if command == "record":
+                return _record(rest)
             return _top(_parser_top().parse_args(rest))
         return _open_tui(_parser_main().parse_args(args))
     except (UsageError, LoadError, ProfileError) as e:
@@ -143,6 +171,51 @@ def _top(ns: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return EXIT_OK
     _print_top_table(group, rows, group_unit(group), ns.by)
+    return EXIT_OK
+
+
+def _record(args: list[str]) -> int:
+    import os
+
+    from collectors.formats.output import format_for_path, save_profile
+    from collectors.live.base import CollectorError, Target
+    from collectors.live.record import record
+
+    command: list[str] = []
+    if "--" in args:
+        cut = args.index("--")
+        args, command = args[:cut], args[cut + 1 :]
+    parser = _parser_record()
+    ns = parser.parse_args(args)
+    if sum((ns.pid is not None, ns.all, bool(command))) != 1:
+        parser.error("give exactly one of -p PID, -a or -- CMD ARGS...")
+    if ns.duration is not None and not ns.duration > 0:
+        raise UsageError("-d must be a number of seconds above 0")
+    format_for_path(ns.output)  # before sampling: a bad name fails fast
+    directory = os.path.dirname(os.path.abspath(ns.output))
+    if ns.output != "-" and not os.access(directory, os.W_OK | os.X_OK):
+        raise UsageError(f"{ns.output}: cannot write in {directory}")
+    try:
+        target = Target.for_command(command) if command else \
+            Target.all_processes() if ns.all else Target.for_pid(ns.pid)
+        done = record(target, ns.frequency, ns.duration, ns.collector, sys.stderr, sys.stderr.isatty())
+    except (CollectorError, ValueError) as e:
+        raise UsageError(str(e)) from None
+    group, stats = done.group, done.collector.stats
+    try:
+        save_profile(group, ns.output)
+    except OSError as e:
+        raise UsageError(f"{ns.output}: cannot write it ({e.strerror or e})") from None
+    threads = sum(1 for p in group.profiles if p.sample_count)
+    print(f"bpfscope: wrote {stats.samples} samples of {threads} thread{'' if threads == 1 else 's'} to {ns.output} "
+          f"({stats.lost} lost, {stats.stack_errors} stack errors, {stats.unknown_share:.1%} [unknown] frames)",
+          file=sys.stderr)
+    hint = stats.hint()
+    if hint:
+        print(f"bpfscope: hint: {hint}", file=sys.stderr)
+    if done.collector.failure is not None:
+        print(f"bpfscope: sampling failed: {done.collector.failure!r}", file=sys.stderr)
+        return 1
     return EXIT_OK
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -32,7 +33,7 @@ def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     for b in bindings:
         if isinstance(b, Binding):
-            rows.append((b.key_display or key_label(b.key), b.description))
+            rows.append((b.key_display or key_label(b.key), b.tooltip or b.description))
     return rows
 
 
@@ -70,6 +71,12 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(help_table(self.sections), id="help-keys")
+
+    def on_mount(self) -> None:
+        # `width: auto` measures a Rich Table inside a scroll view as 0 wide: size it from the table.
+        console = self.app.console
+        width = Measurement.get(console, console.options, help_table(self.sections)).maximum
+        self.query_one("#help-keys").styles.width = width
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)

@@ -55,17 +55,26 @@ class FlameGraph(ScrollView, can_focus=True):
     """A flame graph over a `FlameModel`, root at the top (or bottom when `inverted`)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left,h", "cursor_left", "Prev", show=False),
-        Binding("right,l", "cursor_right", "Next", show=False),
-        Binding("up,k", "cursor_up", "Parent", show=False),
-        Binding("down,j", "cursor_down", "Child", show=False),
-        Binding("enter", "zoom_in", "Zoom"),
-        Binding("escape,backspace", "zoom_out", "Back", show=False),
-        Binding("0,home", "zoom_reset", "Whole", show=False),
-        Binding("plus,equals_sign", "time_zoom_in", "Zoom in", key_display="+", show=False),
-        Binding("minus", "time_zoom_out", "Zoom out", key_display="-", show=False),
-        Binding("comma", "pan_left", "Pan left", show=False),
-        Binding("full_stop", "pan_right", "Pan right", show=False),
+        Binding("left,h", "cursor_left", "Prev", tooltip="previous frame at the same depth", show=False),
+        Binding("right,l", "cursor_right", "Next", tooltip="next frame at the same depth", show=False),
+        Binding("up,k", "cursor_up", "Parent", tooltip="parent frame", show=False),
+        Binding("down,j", "cursor_down", "Child", tooltip="heaviest child", show=False),
+        Binding("enter", "zoom_in", "Zoom", tooltip="zoom: the selected frame fills the width"),
+        Binding(
+            "escape,backspace", "zoom_out", "Back", tooltip="back one zoom step (then: clear the search)", show=False
+        ),
+        Binding("0,home", "zoom_reset", "Whole", tooltip="the whole profile", show=False),
+        Binding(
+            "plus,equals_sign",
+            "time_zoom_in",
+            "Zoom in",
+            tooltip="Time Order: zoom in around the selection",
+            key_display="+",
+            show=False,
+        ),
+        Binding("minus", "time_zoom_out", "Zoom out", tooltip="Time Order: zoom out", key_display="-", show=False),
+        Binding("comma", "pan_left", "Pan left", tooltip="Time Order: pan left", show=False),
+        Binding("full_stop", "pan_right", "Pan right", tooltip="Time Order: pan right", show=False),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"flame-graph--cursor", "flame-graph--match"}
@@ -122,8 +131,9 @@ class FlameGraph(ScrollView, can_focus=True):
             super().__init__()
             self.graph = graph
 
-    def __init__(self, *, time_axis: bool = False, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self, *, time_axis: bool = False, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.time_axis = time_axis
         self.model: FlameModel | None = None

@@ -35,7 +35,7 @@ class SearchBar(Horizontal):
         display: none;
         background: $panel;
         &.-open { display: block; }
-        & > Input { width: 1fr; height: 1; border: none; padding: 0 1; }
+        & > Input, & > Input:focus { width: 1fr; height: 1; border: none; padding: 0 1; }
         & > #search-mode { width: auto; padding: 0 1; }
         & > #search-count { width: auto; min-width: 12; padding: 0 1; }
     }

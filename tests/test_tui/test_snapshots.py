@@ -1,0 +1,96 @@
+"""SVG snapshots of each pane, the help screen and the export dialog, from the bundled example
+profile at 80x24 and 120x40 (pytest-textual-snapshot; `--snapshot-update` rewrites them).
+
+Deterministic: fixed sizes, colour forced on, no cursor blink, the profile loaded from the
+package's own example file (its header shows only the base name, not where it lives).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from importlib.resources import as_file, files
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from collectors.formats.detect import load_profile
+from tui.app import BpfscopeApp
+
+SnapCompare = Callable[..., bool]
+SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
+
+
+def example_app() -> BpfscopeApp:
+    with as_file(files("tui") / "examples" / "webapp.folded") as path:
+        return BpfscopeApp(load_profile(str(path)))
+
+
+@pytest.fixture(autouse=True)
+def _fixed_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The same colours and locale wherever the tests run (NO_COLOR would drop every colour)."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.setenv("TZ", "UTC")
+    yield
+
+
+async def _no_blink(pilot: Pilot[Any]) -> None:
+    """The export dialog's text cursor blinks on a timer; pin it on."""
+    await pilot.pause()
+    for widget in pilot.app.screen.query(Input):
+        widget.cursor_blink = False
+
+
+PANE_STATES = [
+    pytest.param((), id="left-heavy"),  # the pane on open, the root selected
+    pytest.param(("j", "j", "j", "j"), id="left-heavy-selected"),  # views.search, down the hot path
+    pytest.param(("j", "j", "j", "j", "enter"), id="left-heavy-zoomed"),  # views.search fills the width
+    pytest.param(("1",), id="time-order"),
+    pytest.param(("1", "j", "j", "l"), id="time-order-selected"),  # a later request
+    pytest.param(("3",), id="sandwich"),  # sorted by self: text.tokenize first
+    pytest.param(("j", "j", "j", "j", "j", "s"), id="sandwich-of-frame"),  # search.rank_results
+    pytest.param(("slash", "t", "o", "k", "e", "n", "enter"), id="search"),  # 'token': matches highlighted
+]
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("press", PANE_STATES)
+def test_pane(snap_compare: SnapCompare, size: str, press: tuple[str, ...]) -> None:
+    """A pane after the keys `press` looks as it did when the snapshot was accepted."""
+    assert snap_compare(example_app(), press=press, terminal_size=SIZES[size])
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help_screen(snap_compare: SnapCompare, size: str) -> None:
+    """`?` shows every key in sections over the Left Heavy pane."""
+    assert snap_compare(example_app(), press=("question_mark",), terminal_size=SIZES[size])
+
+
+async def _open_export(pilot: Pilot[Any]) -> None:
+    await pilot.press("e")
+    await _no_blink(pilot)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_export_dialog(snap_compare: SnapCompare, size: str) -> None:
+    """`e` opens the export dialog with speedscope JSON chosen and `webapp.speedscope.json` proposed."""
+    assert snap_compare(example_app(), terminal_size=SIZES[size], run_before=_open_export)
+
+
+HOT_PATH = ["main", "server.serve_forever", "server.handle_request", "app.dispatch", "views.search",
+            "search.rank_results", "search.score", "text.tokenize"]
+
+
+async def test_example_profile_has_the_documented_hot_path() -> None:
+    """Following the heaviest child (`j`) from the root of the example walks its documented hot path."""
+    app = example_app()
+    seen: list[str] = []
+    async with app.run_test(size=SIZES["80x24"]) as pilot:
+        for _ in HOT_PATH:
+            node = app.left_heavy.selected
+            assert node is not None
+            seen.append(app.session.group.frames[node.frame].name)
+            await pilot.press("j")
+    assert seen == HOT_PATH

@@ -1,0 +1,117 @@
+"""One end-to-end run in a real terminal: `bpfscope` on the example profile inside tmux at 80x24,
+driven by keys, read back with `capture-pane`, until `q` ends the process.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from importlib.resources import as_file, files
+from pathlib import Path
+
+import pytest
+
+from collectors.formats.detect import load_profile
+
+TIMEOUT = 20.0
+ROWS = 24
+BPFSCOPE = Path(sys.executable).parent / "bpfscope"
+
+
+class Tmux:
+    """A tmux server of our own (`-L`), so the test never touches a user's sessions."""
+
+    def __init__(self) -> None:
+        self.socket = f"bpfscope-e2e-{uuid.uuid4().hex[:8]}"
+
+    def run(self, *args: str) -> str:
+        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True)
+        return done.stdout
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", "e2e")
+
+    def keys(self, *keys: str, literal: bool = False) -> None:
+        self.run("send-keys", "-t", "e2e", *(["-l"] if literal else []), *keys)
+
+    def wait_for(self, ok: Callable[[str], bool], what: str) -> str:
+        deadline = time.monotonic() + TIMEOUT
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if ok(screen):
+                return screen
+            time.sleep(0.05)
+        pytest.fail(f"no {what} within {TIMEOUT:.0f} s; the screen was:\n{screen}")
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False)
+
+
+@pytest.fixture
+def tmux() -> Iterator[Tmux]:
+    if shutil.which("tmux") is None:
+        pytest.fail("tmux is not installed (the end-to-end test needs a real terminal)")
+    server = Tmux()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+def lines(screen: str) -> list[str]:
+    return screen.splitlines()
+
+
+def header(screen: str) -> str:
+    return lines(screen)[0]
+
+
+def details(screen: str) -> str:
+    """The details line's first row, the selected frame's name: row 22 of 24 (above its weights and the footer)."""
+    rows = lines(screen) + [""] * ROWS
+    return rows[ROWS - 3]
+
+
+def test_keys_in_a_real_terminal(tmux: Tmux) -> None:
+    """Pane keys, navigation, zoom and search work in tmux at 80x24, and `q` exits with status 0."""
+    with as_file(files("tui") / "examples" / "webapp.folded") as example:
+        group = load_profile(str(example))
+        expected_matches = sum("search" in f.name.lower() for f in group.frames)
+        command = f"{BPFSCOPE} {example}; echo bpfscope-exited-$?; sleep 60"
+        tmux.run("new-session", "-d", "-s", "e2e", "-x", "80", "-y", str(ROWS), "-e", "TERM=xterm-256color", command)
+
+        screen = tmux.wait_for(lambda s: "webapp.folded" in header(s), "header")
+        assert "Left Heavy" in header(screen)
+        tmux.wait_for(lambda s: details(s).startswith("main"), "the root selected")
+
+        tmux.keys("1")
+        tmux.wait_for(lambda s: "Time Order" in header(s), "Time Order in the header")
+        tmux.keys("2")
+        tmux.wait_for(lambda s: "Left Heavy" in header(s), "Left Heavy in the header")
+
+        tmux.keys("j")
+        tmux.wait_for(lambda s: details(s).startswith("server.serve_forever"), "child selected")
+        tmux.keys("Enter")
+        screen = tmux.wait_for(lambda s: "main › server.serve_forever" in lines(s)[1], "zoom breadcrumb")
+        assert details(screen).startswith("server.serve_forever")
+
+        tmux.keys("3")
+        tmux.wait_for(lambda s: "Sandwich" in header(s), "Sandwich in the header")
+        tmux.keys("1")
+        tmux.wait_for(lambda s: "Time Order" in header(s), "Time Order in the header")
+
+        tmux.keys("/")
+        # As a person would: type once the prompt shows (keys sent in the same burst as `/`
+        # still reach the pane, since focus moves to the prompt a moment later).
+        tmux.wait_for(lambda s: "Regex" in lines(s)[-1], "the search prompt's keys in the footer")
+        tmux.keys("search", literal=True)
+        tmux.keys("Enter")
+        tmux.wait_for(lambda s: f"{expected_matches} matches" in s, f"'{expected_matches} matches'")
+
+        tmux.keys("q")
+        tmux.wait_for(lambda s: "bpfscope-exited-0" in s, "exit status 0 after q")
