@@ -111,14 +111,34 @@ BAD_INPUTS: dict[str, bytes | None] = {
     "truncated gzip": gzip.compress(b"a;b 1\n" * 1000)[:-30],
     "negative weight": b"a;b 1\na;c -4\n",
     "one huge line": b"x" * (1 << 20),
+    "mismatched weights": json.dumps({
+        "$schema": "https://www.speedscope.app/file-format-schema.json", "shared": {"frames": [{"name": "a"}]},
+        "profiles": [{"type": "sampled", "name": "p", "unit": "none", "startValue": 0, "endValue": 2,
+                      "samples": [[0], [0]], "weights": [1]}]}).encode(),
+    "unbalanced events": (PROFILES / "speedscope" / "invalid" / "incomplete-trace.json").read_bytes(),
+    "out-of-order events": (PROFILES / "speedscope" / "invalid" / "out-of-order-events.json").read_bytes(),
+    "bad pprof counts": None,  # made by bad_pprof(): two values per sample for one sample type
 }
+
+
+def bad_pprof() -> bytes:
+    from collectors.formats.pprof import ProfileMessage
+
+    msg = ProfileMessage()
+    msg.string_table.extend(["", "samples", "count", "main"])
+    msg.sample_type.add(type=1, unit=2)
+    msg.function.add(id=1, name=3)
+    loc = msg.location.add(id=1)
+    loc.line.add(function_id=1)
+    msg.sample.add(location_id=[1], value=[5, 7])
+    return gzip.compress(msg.SerializeToString())
 
 
 @pytest.mark.parametrize("kind", sorted(BAD_INPUTS))
 def test_bad_input_exits_2_with_one_line_and_no_output(kind: str, tmp_path: Path) -> None:
     """Bad input of each kind: exit 2, one line naming the file, no traceback, no output file."""
     src = tmp_path / f"input-{kind.replace(' ', '-')}"
-    data = BAD_INPUTS[kind]
+    data = bad_pprof() if kind == "bad pprof counts" else BAD_INPUTS[kind]
     if data is not None:
         src.write_bytes(data)
     out = tmp_path / "out.speedscope.json"
