@@ -72,7 +72,7 @@ run: setup
 	$(VENV)/bin/bpfscope $(ARGS)
 
 bench: setup
-	$(PY) bench/run.py $(ARGS)
+	@$(PY) bench/run.py $(ARGS)
 
 screenshots: setup
 	$(PY) scripts/screenshots.py $(ARGS)

@@ -72,7 +72,13 @@ def main() -> None:
     ss = OUT / "bench100k.speedscope.json"
     results["write_speedscope_100k"] = run_py(WRITE, str(src), str(ss))
     results["read_speedscope_100k"] = run_py(READ, str(ss))
-    results["targets"] = {"read_seconds": 2.0, "read_peak_rss_mb": 400, "write_seconds": 2.0}
+    tui = subprocess.run([sys.executable, str(ROOT / "bench" / "tui_bench.py"), str(src)], capture_output=True,
+                         text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
+    results["tui_100k"] = json.loads(tui.stdout)
+    results["targets"] = {
+        "read_seconds": 2.0, "read_peak_rss_mb": 400, "write_seconds": 2.0,
+        "tui_first_screen_seconds": 2.0, "tui_key_p95_ms": 50, "tui_key_p50_ms": 20, "tui_peak_rss_mb": 600,
+    }
     json.dump(results, sys.stdout, indent=2)
     sys.stdout.write("\n")
 
