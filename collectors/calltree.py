@@ -22,10 +22,32 @@ from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import Protocol, Self, TypeVar
 
 from collectors.profile import Profile
 
 Stack = tuple[int, ...]
+
+
+class _HasParent(Protocol):
+    depth: int
+
+    @property
+    def parent(self) -> Self | None: ...
+
+
+N = TypeVar("N", bound=_HasParent)
+
+
+def _path_from_top(node: N) -> list[N]:
+    """`node` and its ancestors, top frame first (the synthetic root, depth -1, left out)."""
+    out: list[N] = []
+    current: N | None = node
+    while current is not None and current.depth >= 0:
+        out.append(current)
+        current = current.parent
+    out.reverse()
+    return out
 
 
 # --- function totals ------------------------------------------------------------------
@@ -97,13 +119,7 @@ class GroupedNode:
 
     def path(self) -> list[GroupedNode]:
         """Nodes from the top frame down to this one (the root excluded)."""
-        out: list[GroupedNode] = []
-        node: GroupedNode | None = self
-        while node is not None and node.depth >= 0:
-            out.append(node)
-            node = node.parent
-        out.reverse()
-        return out
+        return _path_from_top(self)
 
 
 def _group_children(node: GroupedNode) -> list[GroupedNode]:
@@ -181,13 +197,8 @@ class TimeNode:
         return self.end - self.start
 
     def path(self) -> list[TimeNode]:
-        out: list[TimeNode] = []
-        node: TimeNode | None = self
-        while node is not None and node.depth >= 0:
-            out.append(node)
-            node = node.parent
-        out.reverse()
-        return out
+        """Nodes from the top frame down to this one (the root excluded)."""
+        return _path_from_top(self)
 
 
 class TimeOrderTree:
