@@ -21,11 +21,11 @@ Samples are timed in seconds on the trace clock, so the threads of one trace lin
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from collectors.formats.errors import ProfileError
+from collectors.formats.limits import MAX_TIME, StackBudget, WorkBudget
 from collectors.profile import Frame, FrameKind, Profile, ProfileGroup, Unit
 
 NAME = "Chrome/Node .cpuprofile"
@@ -55,7 +55,7 @@ def read_json(obj: object, name: str = "profile") -> ProfileGroup:
         assert isinstance(obj, dict)
         raw = _from_old_shape(obj) if "nodes" not in obj else _from_cpuprofile(obj, "the profile")
         group = ProfileGroup(name=name)
-        _build(group, raw, name)
+        _build(group, raw, name, StackBudget())
         return group
     events = obj.get("traceEvents") if isinstance(obj, dict) else obj
     if isinstance(events, list) and is_timeline(events):
@@ -205,9 +205,10 @@ def read_timeline(events: list[Any], name: str = "profile") -> ProfileGroup:
         raise ProfileError("the trace has no CPU profile (no `Profile` or `CpuProfile` event)")
     group = ProfileGroup(name=name)
     several = len(profiles) > 1
+    budget = StackBudget()
     for raw in profiles.values():
         pname = f"{name} - {raw.thread}" if raw.thread and several else name
-        _build(group, raw, pname)
+        _build(group, raw, pname, budget)
     group.active_index = _main_thread_index(group, list(profiles.values()))
     return group
 
@@ -314,8 +315,8 @@ def _runs(raw: _RawProfile) -> tuple[list[int], list[float], float]:
     return nodes, times, max(valid, elapsed)
 
 
-def _build(group: ProfileGroup, raw: _RawProfile, pname: str) -> Profile:
-    profile = group.new_profile(pname, Unit.MICROSECONDS)
+def _build(group: ProfileGroup, raw: _RawProfile, pname: str, budget: StackBudget) -> Profile:
+    profile = budget.attach(group.new_profile(pname, Unit.MICROSECONDS))
     profile.pid, profile.tid = raw.pid, raw.tid
     tree = _tree(raw.nodes)
     run_nodes, run_times, end = _runs(raw)
@@ -334,10 +335,13 @@ def _fill(profile: Profile, tree: _Tree, run_nodes: list[int], run_times: list[f
     since = 0.0
     add = profile.add_stack_sample
     intern = profile.stacks.intern
+    work = WorkBudget()
     for nid, t in zip(run_nodes, run_times, strict=True):
         if nid not in known:
             continue  # a sample of an unknown node changes nothing (speedscope skips it)
         stack = walker.step(nid)
+        if stack is not current:
+            work.spend(len(stack))  # comparing and interning deep stacks is what costs
         if stack != current:
             if current and t > since:
                 add(intern(current), t - since, (start + since) / 1e6)
@@ -566,10 +570,14 @@ def _one_based(value: object) -> int | None:
 
 
 def _number(value: object, what: str) -> float:
-    if type(value) is int:
-        return float(value)
-    if type(value) is float and math.isfinite(value):
-        return value
+    """A time or delta (µs): a finite number within `MAX_TIME` either way, so that sums of
+    them stay finite."""
+    if type(value) is int or type(value) is float:
+        assert isinstance(value, int | float)
+        if -MAX_TIME <= value <= MAX_TIME:
+            return float(value)
+        if value == value:  # not NaN
+            raise ProfileError(f"{what} is {_short(value)}, beyond any real time (at most {MAX_TIME:g} µs either way)")
     raise ProfileError(f"{what} is not a number: {_short(value)}")
 
 

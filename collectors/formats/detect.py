@@ -8,6 +8,7 @@ one sentence to show.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 from collectors.formats import folded
 from collectors.formats.errors import ProfileError
 from collectors.formats.text import decode_text, gunzip_if_needed, looks_binary
-from collectors.profile import ProfileGroup
+from collectors.profile import Profile, ProfileGroup
 
 MAX_FILE_BYTES = 4 << 30
 """Files larger than this (after decompression) are refused rather than read into memory."""
@@ -84,30 +85,39 @@ def _read_bytes(p: Path, size: int, progress: Progress | None) -> bytes:
 
 def parse_profile(data: bytes, name: str = "profile", progress: Progress | None = None) -> ProfileGroup:
     """Detect the format of `data` and read it; ProfileError says which formats were tried."""
-    data = gunzip_if_needed(data)
-    if len(data) > MAX_FILE_BYTES:
-        raise ProfileError(f"decompresses to more than {MAX_FILE_BYTES} bytes")
+    data = gunzip_if_needed(data, MAX_FILE_BYTES)
     if not data.strip():
         raise ProfileError("the file is empty")
-    if looks_binary(data):
-        from collectors.formats import pprof
+    from collectors.formats import pprof
 
-        if pprof.sniff(data):
-            return _finish(pprof.read_bytes(data, name), name)
+    # A pprof whose string table fills its first 4 KiB looks like text; its first byte is a
+    # field tag (sample_type, written first, is 0x0a), which no text profile starts with but "\n".
+    binary = looks_binary(data)
+    if (binary or data[:1] == b"\n") and pprof.sniff(data):
+        return _finish(pprof.read_bytes(data, name), name)
+    if binary:
         raise ProfileError(f"binary data that is not a profile (tried {', '.join(ALL_FORMATS)})")
     text = decode_text(data)
     del data
     stripped = text.lstrip()
+    from collectors.formats import perf_script
+
     if stripped[:1] in ("{", "["):
-        return _finish(_parse_json(text, name), name)
+        try:
+            obj = _load_json(text)
+        except ProfileError:
+            # Folded stacks often start with `[unknown];...` (and a frame can start with `{`):
+            # text that is not JSON but reads as stacks is stacks.
+            if not (perf_script.sniff(text) or folded.sniff(text)):
+                raise
+        else:
+            return _finish(_read_json(obj, name), name)
     text_progress = None
     if progress is not None:
         total = len(text)
 
         def text_progress(done: int) -> None:
             progress(done, total)
-
-    from collectors.formats import perf_script
 
     if perf_script.sniff(text):
         return _finish(perf_script.read(text, name, text_progress), name)
@@ -116,8 +126,8 @@ def parse_profile(data: bytes, name: str = "profile", progress: Progress | None 
     raise ProfileError(f"not a profile in any format bpfscope reads (tried {', '.join(ALL_FORMATS)})")
 
 
-def _parse_json(text: str, name: str) -> ProfileGroup:
-    from collectors.formats import chrome, speedscope, trace_event
+def _load_json(text: str) -> object:
+    from collectors.formats import trace_event
 
     try:
         obj: object = json.loads(text)
@@ -128,6 +138,14 @@ def _parse_json(text: str, name: str) -> ProfileGroup:
         obj = repaired
     except RecursionError:
         raise ProfileError("JSON nested too deeply") from None
+    except ValueError as e:  # not a JSONDecodeError: a number with more digits than Python converts
+        raise ProfileError(f"invalid JSON: {str(e).split(';')[0]}") from None
+    return obj
+
+
+def _read_json(obj: object, name: str) -> ProfileGroup:
+    from collectors.formats import chrome, speedscope, trace_event
+
     readers: list[tuple[Callable[[object], bool], Callable[[object, str], ProfileGroup]]] = [
         (speedscope.sniff_json, speedscope.read_json),
         (chrome.sniff_json, chrome.read_json),
@@ -145,4 +163,20 @@ def _finish(group: ProfileGroup, name: str) -> ProfileGroup:
     if not group.profiles or not any(p.sample_count for p in group.profiles):
         raise ProfileError("the profile has no samples")
     group.drop_empty()
+    for profile in group.profiles:
+        _check_totals(profile)
     return group
+
+
+def _check_totals(profile: Profile) -> None:
+    """Every weight is finite, but a profile whose weights add up past what a float holds
+    would turn every total and percentage the views show into infinity."""
+    try:
+        total = math.fsum(profile.weights)
+    except OverflowError:
+        total = math.inf
+    if not math.isfinite(total):
+        raise ProfileError(f"the weights of {profile.name!r} add up to more than a number can hold")
+    for value in (profile.start_value, profile.end_value, profile.sample_period):
+        if value is not None and not math.isfinite(value):
+            raise ProfileError(f"{profile.name!r} has a start, end or sample period that is not finite")

@@ -11,6 +11,7 @@ annotations); the names are kept as written.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable
 
 from collectors.formats.errors import ProfileError
@@ -18,6 +19,10 @@ from collectors.profile import Frame, FrameKind, Profile, ProfileGroup, Unit
 
 MAX_COUNT = 1e15
 """Counts above this are damage, not samples (a year of 1 kHz sampling on 10k CPUs is 3e14)."""
+
+
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?")
+"""A count as `write` may give it (`5e-324` for a tiny fractional weight)."""
 
 
 def _kind_of(name: str) -> FrameKind:
@@ -30,7 +35,7 @@ def _kind_of(name: str) -> FrameKind:
 
 def _parse_count(text: str) -> float | None:
     """The count at the end of a line, None when the line is not a sample."""
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         value = float(int(text)) if len(text) < 17 else math.inf
     else:
         try:
@@ -47,18 +52,26 @@ def _parse_count(text: str) -> float | None:
 
 
 def sniff(text: str) -> bool:
-    """True when most of the first non-comment lines are `stack count`."""
-    seen = good = 0
+    """True when most of the first non-comment lines are `stack count` (or, when every line
+    starts like a comment, some are: `read` takes `#frame;f 3` as a sample, as `write` can
+    give it for a frame named `#frame`)."""
+    seen = good = commented = 0
     for line in _first_lines(text, 200):
         line = line.strip()
-        if not line or line.startswith("#") or line.startswith("//"):
+        if not line:
+            continue
+        head, sep, tail = line.rpartition(" ")
+        is_sample = bool(sep and head.strip() and tail.isascii()
+                         and (tail.replace(".", "", 1).isdigit() or _DECIMAL.fullmatch(tail)))
+        if line.startswith("#") or line.startswith("//"):
+            commented += is_sample
             continue
         seen += 1
-        head, sep, tail = line.rpartition(" ")
-        if sep and head.strip() and tail.replace(".", "", 1).isdigit():
-            good += 1
+        good += is_sample
         if seen >= 50:
             break
+    if not seen:
+        return commented > 0
     return good > 0 and good * 2 >= seen
 
 
@@ -140,11 +153,14 @@ def write(profile: Profile) -> Iterable[str]:
         yield f"{line_of[run_sid]} {_format_count(run_w)}\n"
 
 
+_NAME_FIXES = {ord(";"): ":", ord("\n"): " ", ord("\r"): " ", 0x7F: "\ufffd",
+               **{c: "\ufffd" for c in range(32) if c not in (9, 10, 13)}}
+
+
 def _folded_name(name: str) -> str:
-    # `;` separates frames and a newline ends the sample: neither may survive in a name.
-    if ";" in name or "\n" in name or "\r" in name:
-        name = name.replace(";", ":").replace("\n", " ").replace("\r", " ")
-    return name
+    # `;` separates frames and a newline ends the sample: neither may survive in a name. Other
+    # control characters (a NUL from a damaged file) would make the output read as binary.
+    return name.translate(_NAME_FIXES) if not name.isprintable() or ";" in name else name
 
 
 def _format_count(w: float) -> str:

@@ -30,6 +30,7 @@ import re
 from collections.abc import Callable
 
 from collectors.formats.errors import ProfileError
+from collectors.formats.limits import check_time
 from collectors.profile import Frame, FrameKind, ProfileGroup, StackTable, Unit
 
 NAME = "perf script"
@@ -75,7 +76,8 @@ def _parse_header(line: str, timed_only: bool = False) -> _Header | None:
         try:
             time = float(time_text)
         except ValueError:
-            raise ProfileError(f"timestamp {time_text!r} is not a number") from None
+            raise ProfileError(f"timestamp {_show(time_text)} is not a number") from None
+        check_time(time, f"timestamp {_show(time_text)}")
     elif timed_only:
         return None
     else:
@@ -85,21 +87,28 @@ def _parse_header(line: str, timed_only: bool = False) -> _Header | None:
     tid_text = m["tid"]
     if tid_text is None:
         # perf's default shows the thread id alone.
-        pid, tid = None, int(m["pid"])
+        pid, tid = None, _whole(m["pid"], "thread id")
     else:
-        pid, tid = int(m["pid"]), int(tid_text)
+        pid, tid = _whole(m["pid"], "process id"), _whole(tid_text, "thread id")
     rest = m["rest"] or ""
     period = None
     event = ""
     parts = rest.split(None, 1)
     if len(parts) == 2 and parts[0].isdigit():
-        period = int(parts[0])
+        period = _whole(parts[0], "sample period")
         rest = parts[1]
         parts = rest.split(None, 1)
     if parts and parts[0].endswith(":"):
         event = parts[0][:-1]
         rest = parts[1] if len(parts) == 2 else ""
     return m["comm"], pid, tid, time, event, period, rest.strip()
+
+
+def _whole(text: str, what: str) -> int:
+    """A pid, tid or period: 20 digits at most (a 64-bit number), which `int` can read."""
+    if len(text) > 20 or not text.isascii():
+        raise ProfileError(f"{what} {_show(text)} is not a 64-bit number")
+    return int(text)
 
 
 def _split_dso(rest: str) -> tuple[str, str | None]:
@@ -305,7 +314,7 @@ class _Reader:
             line = lines[index]
             if line in known:
                 continue
-            if line[:1] != "\t" or not _is_hex(line.split(None, 1)[0]) or self.frame(line) is None:
+            if line[:1] != "\t" or not _is_hex((line.split(None, 1) or ("",))[0]) or self.frame(line) is None:
                 return False
         return True
 
@@ -370,7 +379,8 @@ class _Reader:
             profile.pid, profile.tid = thread.pid, thread.tid
             profile.stacks = thread.stacks
             if thread.event.split(":", 1)[0] in _CLOCK_EVENTS and len(thread.periods) == 1:
-                profile.sample_period = next(iter(thread.periods)) * 1e-9
+                period = next(iter(thread.periods))
+                profile.sample_period = period * 1e-9 if period > 0 else None  # 0: a damaged header
             sids, times = thread.sids, thread.times
             add = profile.add_stack_sample
             if not times:

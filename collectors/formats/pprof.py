@@ -27,6 +27,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError, Message
 
 from collectors.formats.errors import ProfileError
+from collectors.formats.limits import StackBudget
 from collectors.formats.text import gunzip_if_needed
 from collectors.profile import Frame, FrameKind, Profile, ProfileGroup, Unit
 
@@ -167,7 +168,8 @@ def read_bytes(data: bytes, name: str = "profile") -> ProfileGroup:
     unit = Unit.BYTES if unit_name == "bytes" else _TIME_UNITS.get(unit_name, Unit.NONE)
 
     group = ProfileGroup(name=name)
-    profile = group.new_profile(name, unit)
+    # A location with many inlined lines, repeated in every sample, multiplies: hence a budget.
+    profile = StackBudget().attach(group.new_profile(name, unit))
     profile.sample_period = _sample_period(message, strings)
     location_frames = _location_frames(message, strings, group)
     _add_samples(message, profile, location_frames, index, len(types))
@@ -301,7 +303,7 @@ def write(group: ProfileGroup) -> bytes:
     message.sample_type.add(type=s(sample_type), unit=s(unit))
     periods = {p.sample_period for p in group.profiles}
     period = periods.pop() if len(periods) == 1 else None
-    if period:
+    if period and period * 1e9 < _INT64_MAX:
         # As Go writes CPU profiles: the sampling interval in CPU nanoseconds.
         message.period_type.type = s("cpu")
         message.period_type.unit = s("nanoseconds")
@@ -310,6 +312,7 @@ def write(group: ProfileGroup) -> bytes:
     used: set[int] = set()
     thread_key = s("thread")
     for profile in group.profiles:
+        tid = profile.tid if profile.tid is not None and -_INT64_MAX <= profile.tid <= _INT64_MAX else None
         # Time units are all written as nanoseconds.
         per = profile.unit.seconds_per_unit
         scale = 1.0 if per is None else per * 1e9
@@ -322,22 +325,24 @@ def write(group: ProfileGroup) -> bytes:
                 used.update(stack)
                 # Location (and function) ids are frame ids + 1: id 0 means "none" in pprof.
                 locations = locations_of[sid] = list(map((1).__add__, reversed(stack)))
-            value = round(weight * scale)
-            if value > _INT64_MAX:
+            scaled = weight * scale
+            if not scaled < _INT64_MAX:  # also catches infinity, which round() cannot take
                 raise ProfileError(f"the weight {weight} is too large for a pprof value")
-            sample = message.sample.add(location_id=locations, value=[value])
-            if profile.tid is not None:
-                sample.label.add(key=thread_key, num=profile.tid)
+            sample = message.sample.add(location_id=locations, value=[round(scaled)])
+            if tid is not None:
+                sample.label.add(key=thread_key, num=tid)
 
     kernel_mapping = 0
     frames = group.frames
     for fid in sorted(used):
         frame = frames[fid]
-        line = frame.line if frame.line is not None and frame.line > 0 else 0
+        # Lines and ids from another file can be any size; pprof's fields are int64.
+        line = frame.line if frame.line is not None and 0 < frame.line <= _INT64_MAX else 0
+        col = frame.col if frame.col is not None and 0 < frame.col <= _INT64_MAX else 0
         message.function.add(id=fid + 1, name=s(frame.name), system_name=s(frame.name),
                              filename=s(frame.file) if frame.file else 0, start_line=line)
         loc = message.location.add(id=fid + 1)
-        loc.line.add(function_id=fid + 1, line=line, column=frame.col if frame.col and frame.col > 0 else 0)
+        loc.line.add(function_id=fid + 1, line=line, column=col)
         if frame.kind is FrameKind.KERNEL:
             if not kernel_mapping:
                 kernel_mapping = 1

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from collectors.formats.errors import ProfileError
+from collectors.formats.limits import StackBudget
 from collectors.profile import Frame, FrameKind, Profile, ProfileGroup, Unit
 
 NAME = "speedscope JSON"
@@ -80,8 +81,9 @@ def read_json(obj: object, name: str = "profile") -> ProfileGroup:
     kinds = _frame_kinds(obj.get(EXTRA), len(raw_frames))
     fmap = [group.frames.intern(_frame(raw, i, kinds[i] if kinds else FrameKind.USER))
             for i, raw in enumerate(raw_frames)]
+    budget = StackBudget()  # evented profiles only: sampled ones spell out every stack they hold
     for index, raw in enumerate(raw_profiles):
-        _read_profile(group, raw, index, fmap)
+        _read_profile(group, raw, index, fmap, budget)
 
     # As speedscope: the file's name, else the first profile's, else the caller's.
     first = group.profiles[0].name if group.profiles else ""
@@ -142,7 +144,7 @@ def _active_index(value: object, count: int) -> int:
     return int(value)
 
 
-def _read_profile(group: ProfileGroup, raw: object, index: int, fmap: list[int]) -> None:
+def _read_profile(group: ProfileGroup, raw: object, index: int, fmap: list[int], budget: StackBudget) -> None:
     if not isinstance(raw, dict):
         raise ProfileError(f"profile {index} must be an object")
     where = f"profile {index}"
@@ -164,6 +166,8 @@ def _read_profile(group: ProfileGroup, raw: object, index: int, fmap: list[int])
         raise ProfileError(f"{where} has unknown type {ptype!r} (expected \"sampled\" or \"evented\")")
 
     profile = group.new_profile(pname, unit)
+    if ptype == "evented":
+        budget.attach(profile)
     profile.start_value, profile.end_value = start, end
     extra = raw.get(EXTRA)
     if extra is not None and not isinstance(extra, dict):
@@ -409,6 +413,8 @@ def _write_profile(p: Profile, sids: list[int], remap: list[int], out: TextIO,
     total = p.total_weight()
     start = p.start_value if p.start_value is not None else 0.0
     end = p.end_value if p.end_value is not None else start + total
+    if not math.isfinite(end):  # a start near the float limit: the schema only needs a number
+        end = start
     head: dict[str, Any] = {"type": "sampled", "name": p.name, "unit": p.unit.value,
                             "startValue": _compact(start), "endValue": _compact(end)}
     extra: dict[str, Any] = {}
@@ -418,7 +424,7 @@ def _write_profile(p: Profile, sids: list[int], remap: list[int], out: TextIO,
         extra["pid"] = p.pid
     if p.tid is not None:
         extra["tid"] = p.tid
-    if p.sample_period is not None:
+    if p.sample_period is not None and p.sample_period > 0:  # the reader takes nothing else
         extra["samplePeriod"] = p.sample_period
     if extra:
         head[EXTRA] = extra

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import gzip
 import zlib
 
 from collectors.formats.errors import ProfileError
@@ -11,14 +10,41 @@ from collectors.formats.errors import ProfileError
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-def gunzip_if_needed(data: bytes) -> bytes:
-    """Decompress gzip (possibly several members); other bytes pass through."""
+MAX_GUNZIPPED = 4 << 30
+"""The most gzip data may unpack to by default: a 4 MB gzip bomb would otherwise be 4 GB."""
+
+_GZIP_CHUNK = 1 << 20
+
+
+def gunzip_if_needed(data: bytes, limit: int = MAX_GUNZIPPED) -> bytes:
+    """Decompress gzip (possibly several members); other bytes pass through. Unpacking stops
+    with a ProfileError at `limit` bytes, before a gzip bomb has filled memory."""
     if not data.startswith(GZIP_MAGIC):
         return data
+    out: list[bytes] = []
+    size = 0
+    rest = data
     try:
-        return gzip.decompress(data)
-    except (EOFError, OSError, zlib.error) as e:
-        raise ProfileError(f"truncated or corrupt gzip data ({e})") from None
+        while rest.startswith(GZIP_MAGIC):
+            member = zlib.decompressobj(wbits=31)
+            pending = rest
+            while True:
+                chunk = member.decompress(pending, _GZIP_CHUNK)
+                size += len(chunk)
+                if size > limit:
+                    raise ProfileError(f"the gzip data unpacks to more than {limit:,} bytes")
+                out.append(chunk)
+                pending = member.unconsumed_tail
+                if member.eof or not (chunk or pending):
+                    break
+            if not member.eof:
+                raise ProfileError("truncated gzip data (it ends before the compressed stream does)")
+            rest = member.unused_data.lstrip(b"\0")  # gzip allows padding between members
+    except zlib.error as e:
+        raise ProfileError(f"corrupt gzip data ({e})") from None
+    if rest:
+        raise ProfileError("corrupt gzip data (trailing bytes that are not another gzip member)")
+    return b"".join(out)
 
 
 def decode_text(data: bytes) -> str:

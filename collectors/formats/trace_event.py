@@ -35,6 +35,7 @@ from typing import Any
 
 from collectors.formats import chrome
 from collectors.formats.errors import ProfileError
+from collectors.formats.limits import MAX_TIME, StackBudget, WorkBudget, check_time
 from collectors.profile import Frame, FrameKind, FrameTable, Profile, ProfileGroup, Unit
 
 NAME = "Chrome trace events"
@@ -103,7 +104,7 @@ def parse_partial(text: str) -> object | None:
 def _loads(text: str) -> object | None:
     try:
         result: object = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # JSONDecodeError, or an int too long to convert
         return None
     return result
 
@@ -200,8 +201,9 @@ def _read_durations(events: list[dict[str, Any]], name: str, hermes: bool) -> Pr
     processes, thread_names = _names(events)
     group = ProfileGroup(name=name)
     frames = _Frames(group.frames, hermes)
+    budget = StackBudget()
     for key in sorted(threads, key=_thread_order):
-        profile = _new_profile(group, key, processes, thread_names)
+        profile = budget.attach(_new_profile(group, key, processes, thread_names))
         _fill_durations(profile, threads[key], frames)
     return group
 
@@ -267,6 +269,8 @@ def _fill_durations(profile: Profile, items: list[tuple[int, str, float, dict[st
     last = 0.0  # time of the last frame opened or closed
     intern = profile.stacks.intern
     add = profile.add_stack_sample
+    work = WorkBudget()  # each stack below is a copy of the open frames
+    spend = work.spend
     bi, ei, nb, ne = 0, 0, len(begins), len(ends)
     while bi < nb or ei < ne:
         if ei >= ne:
@@ -281,6 +285,7 @@ def _fill_durations(profile: Profile, items: list[tuple[int, str, float, dict[st
             t, key, ev_name, ev = begins[bi]
             bi += 1
             if t > last and fids:
+                spend(len(fids))
                 add(intern(tuple(fids)), t - last, (base + last) / 1e6)
             last = t
             open_keys.append(key)
@@ -301,6 +306,7 @@ def _fill_durations(profile: Profile, items: list[tuple[int, str, float, dict[st
             continue  # ends something else: ignored (speedscope warns and does nothing)
         t = end_ts[k]
         if t > last:
+            spend(len(fids))
             add(intern(tuple(fids)), t - last, (base + last) / 1e6)
         last = t
         open_keys.pop()
@@ -395,11 +401,13 @@ def _duration(ev: dict[str, Any], i: int) -> float:
         value = ev.get("tdur")
     if value is None:
         return 0.0
-    if type(value) not in (int, float) or not math.isfinite(value):
+    if type(value) not in (int, float):
         raise ProfileError(f"trace event {i} ('X') has a `dur` that is not a number: {_short(value)}")
+    assert isinstance(value, int | float)
     if value < 0:
-        raise ProfileError(f"trace event {i} ('X') has a negative duration ({value})")
-    return float(value)
+        raise ProfileError(f"trace event {i} ('X') has a negative duration ({_short(value)})")
+    # A huge int would overflow float(); anything past MAX_TIME is refused before that.
+    return check_time(value if value <= MAX_TIME else math.inf, f"trace event {i} ('X'): its `dur`")
 
 
 # --- sampled stacks (samples + stackFrames) --------------------------------------------
@@ -422,7 +430,7 @@ def _read_samples(obj: dict[str, Any], events: list[dict[str, Any]], name: str) 
         raise ProfileError("the trace's `samples` list is empty")
     processes, thread_names = _names(events)
     group = ProfileGroup(name=name)
-    stacks = _StackFrames(group.frames, stack_frames)
+    stacks = _StackFrames(group.frames, stack_frames, StackBudget())
     for key in sorted(threads, key=_thread_order):
         profile = _new_profile(group, key, processes, thread_names)
         rows = threads[key]
@@ -442,8 +450,9 @@ def _read_samples(obj: dict[str, Any], events: list[dict[str, Any]], name: str) 
 class _StackFrames:
     """Stacks from `stackFrames` (id -> name, category, parent), root first, per sampled id."""
 
-    def __init__(self, frames: FrameTable, stack_frames: dict[str, Any]) -> None:
+    def __init__(self, frames: FrameTable, stack_frames: dict[str, Any], budget: StackBudget) -> None:
         self._frames = frames
+        self._budget = budget
         self._raw = stack_frames
         self._frame_ids: dict[str, int] = {}
         self._stacks: dict[str, tuple[int, ...]] = {}
@@ -470,6 +479,7 @@ class _StackFrames:
                 raise ProfileError(f"the parents of stack frame {ref!r} form a loop")
         chain.reverse()
         stack = tuple(chain)
+        self._budget.spend(len(stack))
         self._stacks[ref] = stack
         return stack
 
@@ -500,6 +510,8 @@ def _timestamp(value: object, what: str) -> float:
     number: float | None = None
     if type(value) in (int, float):
         assert isinstance(value, int | float)
+        if type(value) is int and not -MAX_TIME <= value <= MAX_TIME:  # float() would overflow
+            check_time(math.copysign(math.inf, value), f"{what}: its `ts`")
         number = float(value)
     elif isinstance(value, str):
         try:
@@ -508,7 +520,7 @@ def _timestamp(value: object, what: str) -> float:
             number = None
     if number is None or not math.isfinite(number):
         raise ProfileError(f"{what} has a `ts` that is not a number: {_short(value)}")
-    return number
+    return check_time(number, f"{what}: its `ts`")
 
 
 def _ident(value: object, i: int, field: str, what: str = "trace event") -> Ident:
