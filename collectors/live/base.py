@@ -1,0 +1,263 @@
+"""What every live collector offers: a target, a start/stop life cycle and immutable batches.
+
+A collector samples on its own worker thread and hands out `SampleBatch`es: frames and
+stacks are numbered by the collector as it first sees them (the batch carries only the new
+ones), so a batch is small, immutable and can cross threads. Whoever owns the
+`ProfileGroup` (the TUI's UI thread, or `bpfscope record`) applies batches with a
+`ProfileBuilder` (see `batches.py`); a collector never touches a profile.
+
+    collector = choose_collector(Target.for_pid(1234), frequency=99)
+    collector.start()
+    ...  builder.apply_all(collector.drain())  ...
+    collector.stop()                            # releases everything, queues the last batch
+    builder.apply_all(collector.drain())
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+import queue
+import shlex
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from collectors.profile import Frame
+
+DEFAULT_FREQUENCY = 99
+MAX_FREQUENCY = 10_000
+
+
+class CollectorError(Exception):
+    """A collector cannot run: one sentence saying what is missing and how to fix it."""
+
+
+class TargetError(CollectorError):
+    """The target cannot be sampled by any collector (no such process, command not found)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What to sample: one process, every process, or a command launched for the purpose."""
+
+    pid: int | None = None
+    command: tuple[str, ...] = ()
+
+    @classmethod
+    def for_pid(cls, pid: int) -> Target:
+        if pid <= 0:
+            raise ValueError(f"not a process id: {pid}")
+        return cls(pid=pid)
+
+    @classmethod
+    def all_processes(cls) -> Target:
+        return cls()
+
+    @classmethod
+    def for_command(cls, argv: Sequence[str]) -> Target:
+        if not argv:
+            raise ValueError("an empty command")
+        return cls(command=tuple(argv))
+
+    @property
+    def is_all(self) -> bool:
+        return self.pid is None and not self.command
+
+    def describe(self) -> str:
+        if self.command:
+            return shlex.join(self.command)
+        if self.pid is not None:
+            return f"PID {self.pid}"
+        return "all processes"
+
+
+@dataclass(frozen=True, slots=True)
+class CommandIO:
+    """File descriptors for a launched command's standard streams (None: bpfscope's own).
+
+    The TUI gives the command /dev/null for input and a log file for its output, so that
+    it cannot garble the screen; `bpfscope record` lets it share the terminal.
+    """
+
+    stdin: int | None = None
+    stdout: int | None = None
+    stderr: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorStats:
+    """Running totals since the collector started."""
+
+    samples: int = 0
+    lost: int = 0
+    """Samples the kernel took but could not hand over (ring buffer full)."""
+    stack_errors: int = 0
+    """Samples whose user or kernel stack could not be read."""
+    frames: int = 0
+    """Frames over all samples (a frame in 10 samples counts 10 times)."""
+    unknown_frames: int = 0
+    """Of `frames`, those without a symbol (`module+0x…` or `[unknown]`)."""
+    user_stacks: int = 0
+    """Samples with a user-space stack."""
+    truncated_stacks: int = 0
+    """Of `user_stacks`, those that stop before a thread's entry point (`_start`, `clone`, …)."""
+
+    @property
+    def unknown_share(self) -> float:
+        return self.unknown_frames / self.frames if self.frames else 0.0
+
+    @property
+    def truncated_share(self) -> float:
+        return self.truncated_stacks / self.user_stacks if self.user_stacks else 0.0
+
+    def hint(self) -> str | None:
+        """Advice when many stacks are cut short, else None."""
+        if self.user_stacks < 20 or self.truncated_share < 0.2:
+            return None
+        return (f"{self.truncated_share:.0%} of the user stacks stop before the thread's entry point: the "
+                "program (or a library on the stack) was probably built without frame pointers; rebuild it "
+                "with -fno-omit-frame-pointer (and -mno-omit-leaf-frame-pointer) to see whole stacks")
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadInfo:
+    """A thread as last seen: its process, its id and its command name."""
+
+    pid: int
+    tid: int
+    comm: str
+
+
+@dataclass(frozen=True, slots=True)
+class SampleBatch:
+    """Samples collected since the previous batch, ready to apply to a profile group.
+
+    Frame and stack ids are the collector's own: `new_frames[i]` has id `first_frame + i`
+    and `new_stacks[i]` (root-first frame ids) has id `first_stack + i`. Samples are
+    `(seconds since the start, tid, stack id)` in time order.
+    """
+
+    first_frame: int
+    new_frames: tuple[Frame, ...]
+    first_stack: int
+    new_stacks: tuple[tuple[int, ...], ...]
+    threads: tuple[ThreadInfo, ...]
+    """Threads first seen in this batch, or whose command name changed."""
+    samples: tuple[tuple[float, int, int], ...]
+    stats: CollectorStats
+
+
+class Collector(abc.ABC):
+    """Samples a target on a worker thread; batches are picked up with `drain()`.
+
+    `start()` raises `CollectorError` when the collector cannot run (and leaves nothing
+    behind); `stop()` may be called at any time, more than once, and from any thread but
+    the worker; after it, `drain()` returns the last batches.
+    """
+
+    name: str = "collector"
+    """Short name shown to users: `bcc` or `perf`."""
+
+    def __init__(self, target: Target, frequency: int = DEFAULT_FREQUENCY, io: CommandIO | None = None) -> None:
+        """`io`: where a launched command's standard streams go (default: ours)."""
+        if not 1 <= frequency <= MAX_FREQUENCY:
+            raise CollectorError(f"the sampling rate must be 1 to {MAX_FREQUENCY} Hz, not {frequency}")
+        self.target = target
+        self.frequency = frequency
+        self.io = io or CommandIO()
+        self.start_ns = 0
+        """`time.monotonic_ns()` when sampling began: sample times count from it."""
+        self.stop_ns = 0
+        """`time.monotonic_ns()` when `stop()` was called (0 while running)."""
+        self._batches: queue.SimpleQueue[SampleBatch] = queue.SimpleQueue()
+        self._finished = threading.Event()
+        self._stats = CollectorStats()
+        self.exit_note: str | None = None
+        """Why sampling ended on its own (the target exited), None while it goes on."""
+        self.failure: BaseException | None = None
+        """An unexpected error that ended the worker (a bug: the owner shows it and stops)."""
+
+    # --- life cycle ---------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def start(self) -> None:
+        """Begin sampling (launching the target command, if there is one)."""
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """Stop sampling, release every kernel resource and queue the last batch."""
+
+    @property
+    @abc.abstractmethod
+    def pid(self) -> int | None:
+        """The process sampled (the launched command's, once started); None for all processes."""
+
+    def describe(self) -> str:
+        """`bcc (eBPF) sampling PID 42 at 99 Hz`, for status lines."""
+        what = self.target.describe()
+        if self.target.command and self.pid is not None:
+            what = f"{what} (PID {self.pid})"
+        return f"{self.name} sampling {what} at {self.frequency} Hz"
+
+    # --- results ------------------------------------------------------------------------
+
+    def drain(self) -> list[SampleBatch]:
+        """The batches queued since the last call (possibly none); never blocks."""
+        out: list[SampleBatch] = []
+        try:
+            while True:
+                out.append(self._batches.get_nowait())
+        except queue.Empty:
+            return out
+
+    @property
+    def stats(self) -> CollectorStats:
+        return self._stats
+
+    @property
+    def finished(self) -> bool:
+        """True once the target has exited (or `stop()` ran): no more samples will come."""
+        return self._finished.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until `finished` or the timeout; returns `finished`."""
+        return self._finished.wait(timeout)
+
+    def _publish(self, batch: SampleBatch | None) -> None:
+        if batch is not None:
+            self._stats = batch.stats
+            self._batches.put(batch)
+
+    def elapsed(self) -> float:
+        """Seconds sampled so far (up to `stop()`)."""
+        if not self.start_ns:
+            return 0.0
+        return ((self.stop_ns or time.monotonic_ns()) - self.start_ns) / 1e9
+
+    def __enter__(self) -> Collector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def process_alive(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    # The state follows the command name, which is in parentheses and may contain any byte.
+    state = stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3]
+    return state not in (b"Z", b"X", b"")
+
+
+def check_pid(pid: int) -> None:
+    """Raise `CollectorError` unless process `pid` exists."""
+    if not process_alive(pid):
+        raise TargetError(f"there is no running process with PID {pid}")
+    if pid == os.getpid():
+        raise TargetError("bpfscope cannot profile itself")

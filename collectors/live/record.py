@@ -1,0 +1,126 @@
+"""Headless recording (`bpfscope record`): sample until the duration, the target's exit or a
+signal, then hand back everything collected, whichever way it ended.
+
+SIGINT and SIGTERM only ask the loop to stop (when installed from the main thread), so the
+collector is always stopped and released and its last samples are kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import FrameType
+from typing import TextIO
+
+from collectors.live.base import Collector, CommandIO, Target
+from collectors.live.batches import ProfileBuilder
+from collectors.live.choose import start_collector
+from collectors.profile import ProfileGroup
+
+POLL_INTERVAL = 0.25
+PROGRESS_INTERVAL = 1.0
+PLAIN_PROGRESS_INTERVAL = 5.0
+"""Seconds between progress lines when stderr is not a terminal (a log file)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    group: ProfileGroup
+    collector: Collector
+    ended: str
+    """Why sampling ended: `duration reached`, `SIGTERM`, `the command exited with status 0`, …"""
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[dict[str, str]]:
+    """While inside, SIGINT and SIGTERM set `stop` (the dict gets the signal's name)."""
+    got: dict[str, str] = {}
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        got.setdefault("signal", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield got
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def progress_line(collector: Collector) -> str:
+    st = collector.stats
+    return (f"{collector.name}: {collector.target.describe()} at {collector.frequency} Hz: "
+            f"{st.samples} samples, {st.lost} lost, {collector.elapsed():.1f} s, "
+            f"{st.unknown_share:.1%} [unknown]")
+
+
+def record(target: Target, frequency: int, duration: float | None = None, which: str | None = None,
+           progress: TextIO | None = None, interactive: bool = False,
+           command_io: CommandIO | None = None) -> Recording:
+    """Sample `target` and return the profile group; `CollectorError` when it cannot start.
+
+    `progress` gets a start line, progress (rewritten in place when `interactive`, else
+    every few seconds) and the reason sampling ended. `command_io`: where a launched
+    command's standard streams go (default: ours).
+    """
+    stop = threading.Event()
+    with stop_on_signals(stop) as got:
+        collector, note = start_collector(target, frequency, which, command_io)
+        builder = ProfileBuilder(_group_name(target), frequency)
+        ended = ""
+        try:
+            _say(progress, note)
+            _say(progress, f"recording: {collector.describe()}; Ctrl-C stops and saves")
+            last_shown = time.monotonic()
+            every = PROGRESS_INTERVAL if interactive else PLAIN_PROGRESS_INTERVAL
+            while True:
+                finished = collector.wait(POLL_INTERVAL)
+                builder.apply_all(collector.drain())
+                if finished:
+                    ended = collector.exit_note or "sampling ended"
+                elif stop.is_set():
+                    ended = f"stopped by {got.get('signal', 'request')}"
+                elif duration is not None and collector.elapsed() >= duration:
+                    ended = "duration reached"
+                if ended:
+                    break
+                if progress is not None and time.monotonic() - last_shown >= every:
+                    last_shown = time.monotonic()
+                    if interactive:
+                        progress.write(f"\r\x1b[K{progress_line(collector)}")
+                        progress.flush()
+                    else:
+                        _say(progress, progress_line(collector))
+        finally:
+            collector.stop()
+            builder.apply_all(collector.drain())
+            if progress is not None and interactive:
+                progress.write("\r\x1b[K")
+    _say(progress, f"{ended}: {progress_line(collector)}")
+    return Recording(builder.finish(), collector, ended)
+
+
+def _group_name(target: Target) -> str:
+    """`PID 42 (nginx)`, `all processes`, or the command line."""
+    name = target.describe()
+    if target.pid is not None:
+        try:
+            with open(f"/proc/{target.pid}/comm", encoding="utf-8", errors="replace") as f:
+                name = f"{name} ({f.read().strip()})"
+        except OSError:
+            pass
+    return name
+
+
+def _say(stream: TextIO | None, text: str | None) -> None:
+    if stream is not None and text:
+        stream.write(text + "\n")
+        stream.flush()

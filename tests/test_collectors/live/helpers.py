@@ -1,0 +1,71 @@
+"""Reading live profiles in tests: per-function sample shares and call paths."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections import Counter
+
+from collectors.live.base import Collector
+from collectors.live.batches import ProfileBuilder
+from collectors.profile import Profile, ProfileGroup
+
+
+def collect(collector: Collector, seconds: float) -> ProfileGroup:
+    """Run a started collector for `seconds` (or until its target exits), stop it, build the group."""
+    builder = ProfileBuilder("test", collector.frequency)
+    try:
+        collector.wait(seconds)
+        builder.apply_all(collector.drain())
+    finally:
+        collector.stop()
+    builder.apply_all(collector.drain())
+    assert collector.failure is None, collector.failure
+    return builder.finish()
+
+
+def leaf_shares(group: ProfileGroup, profiles: list[Profile] | None = None) -> dict[str, float]:
+    """Share of samples per leaf function name, over the given profiles (default: all)."""
+    counts: dict[str, float] = {}
+    for p in profiles if profiles is not None else group.profiles:
+        for stack, w in p.iter_samples():
+            if stack:
+                name = group.frames[stack[-1]].name
+                counts[name] = counts.get(name, 0.0) + w
+    total = sum(counts.values())
+    return {name: n / total for name, n in counts.items()} if total else {}
+
+
+def paths(group: ProfileGroup, profile: Profile) -> Counter[tuple[str, ...]]:
+    """Samples per stack, as tuples of names root first."""
+    out: Counter[tuple[str, ...]] = Counter()
+    for stack, w in profile.iter_samples():
+        out[tuple(group.frames[f].name for f in stack)] += int(w)
+    return out
+
+
+def our_programs() -> set[int]:
+    """Ids of loaded BPF programs of ours (`bpftool prog show`): the sampling program, named
+    `bpfscope_sample`, and the tracepoint programs sharing its maps."""
+    from collectors.live.bcc_collector import PROGRAM_NAME
+
+    out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True, check=True).stdout
+    programs = json.loads(out or "[]")
+    ours = [p for p in programs if p.get("name") == PROGRAM_NAME]
+    maps = {m for p in ours for m in p.get("map_ids", [])}
+    return {p["id"] for p in programs if p in ours or maps & set(p.get("map_ids", []))}
+
+
+def bpf_fds() -> list[str]:
+    """This process's file descriptors that are BPF programs, maps or perf events."""
+    import os
+
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            link = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith(("anon_inode:bpf", "anon_inode:[perf_event]")):
+            out.append(link)
+    return out
