@@ -13,14 +13,20 @@ recursion flattened or not) and the trees derived from it. Global keys:
 | `r`              | flatten recursion                               |
 | `e` / `Ctrl+S`   | export                                          |
 | `c`              | copy the selected frame's name (OSC 52)         |
+| `space`          | live: pause / resume the view (sampling goes on)|
+| `x`              | live: stop sampling (the data stays)            |
+| `p`              | choose a process to sample                      |
 | `?`              | help                                            |
 | `q` / `Ctrl+C`   | quit                                            |
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import re
+import signal
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import ClassVar
 
@@ -32,19 +38,32 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 
 from collectors.formats.output import save_profile
-from collectors.profile import ProfileGroup, Unit
+from collectors.live.base import Collector, CollectorError, Target
+from collectors.profile import Profile, ProfileGroup, Unit
+from collectors.safe_text import printable
+from tui.live import LiveOptions, LiveRun, status_text
 from tui.screens.export import ExportDialog
 from tui.screens.help import HelpScreen, KeySection, binding_rows
+from tui.screens.process_picker import ProcessLister, ProcessPicker, list_processes
 from tui.screens.thread_picker import ThreadPicker
 from tui.session import MERGED, Session, matching_frames, name_matcher
 from tui.views import FlameNode, grouped_model, next_match, time_order_model
 from tui.widgets.flame_graph import FlameGraph
+from tui.widgets.live_status import LiveStatus
 from tui.widgets.sandwich import SandwichView
 from tui.widgets.search_bar import SearchBar
 from tui.widgets.status import DetailsLine, FrameFacts, ProfileHeader
 
 PANES = ("time-order", "left-heavy", "sandwich")
 PANE_TITLES = {"time-order": "Time Order", "left-heavy": "Left Heavy", "sandwich": "Sandwich"}
+LIVE_TICK = 0.25
+"""Seconds between live updates (batches applied, panes rebuilt): at most 4 a second."""
+LIVE_BUSY_FACTOR = 4.0
+"""A pane rebuild that took T seconds waits 4 T before the next, so a big profile keeps
+the UI thread at most ~20 % busy with rebuilding and keys stay fast."""
+LIVE_SANDWICH_TICK = 1.0
+"""The Sandwich refills a table (its drawing is not in the measured rebuild time): at most once a second."""
+LIVE_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 SYNC_TOTALS_STACKS = 20_000
 """Up to this many unique stacks, function totals are computed before the first screen;
 above it, on a worker thread after it (0.3 s for 100k stacks)."""
@@ -102,6 +121,9 @@ class BpfscopeApp(App[None]):
         Binding(
             "c", "copy_name", "Copy name", show=False, tooltip="copy the selected frame's name (OSC 52, works over SSH)"
         ),
+        Binding("space", "toggle_pause", "Pause", tooltip="live: pause / resume the view (sampling goes on)"),
+        Binding("x", "stop_sampling", "Stop", tooltip="live: stop sampling (the data stays)"),
+        Binding("p", "pick_process", "Process", show=False, tooltip="choose a process to sample"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="this help"),
         Binding("q,ctrl+c", "quit", "Quit", tooltip="quit"),
     ]
@@ -112,12 +134,31 @@ class BpfscopeApp(App[None]):
 
     active_pane: var[str] = var("left-heavy", init=False)
 
-    def __init__(self, group: ProfileGroup) -> None:
+    paused: var[bool] = var(False, init=False)
+    """Live: the view is frozen while sampling goes on."""
+
+    def __init__(self, group: ProfileGroup | None = None, *, live: LiveOptions | None = None,
+                 process_lister: ProcessLister = list_processes) -> None:
+        """Open `group`, or with `live`, sample (`live.target`, or one chosen in the picker)."""
         super().__init__()
-        self.session = Session(group)
+        if group is None and live is None:
+            raise ValueError("nothing to show: give a profile group or live options")
+        self.has_profile = group is not None
+        self.session = Session(group) if group is not None else _empty_session()
+        self.live_options = live
+        self.process_lister = process_lister
+        self.live: LiveRun | None = None
+        self.starting: Target | None = None
         self.matches: frozenset[int] | None = None
         self.search_error: str | None = None
         self._loaded: set[str] = set()
+        self._view_stale = False
+        self._next_rebuild = 0.0
+        self._ended_noted = False
+        self._hint_noted = False
+        self._quitting = False
+        self.rebuild_seconds = 0.0
+        """How long the last live pane rebuild took (the benchmark reads it)."""
 
     # --- composition -------------------------------------------------------------------
 
@@ -129,6 +170,7 @@ class BpfscopeApp(App[None]):
             yield SandwichView(id="sandwich")
         yield SearchBar(id="search")
         yield DetailsLine(id="details")
+        yield LiveStatus(id="live-status")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -136,6 +178,31 @@ class BpfscopeApp(App[None]):
             self._watch_graph(graph)
         self._load_profile()
         self.left_heavy.focus()
+        live = self.live_options
+        if live is None:
+            return
+        if live.handle_signals:
+            loop = asyncio.get_running_loop()
+            for sig in LIVE_SIGNALS:
+                loop.add_signal_handler(sig, self._signalled, sig)
+        self.set_interval(LIVE_TICK, self.live_tick)
+        if live.target is not None:
+            self.start_sampling(live.target)
+        else:
+            self.action_pick_process()
+
+    def on_unmount(self) -> None:
+        self._quitting = True
+        self.stop_sampling()
+        if self.live_options is not None and self.live_options.handle_signals:
+            loop = asyncio.get_running_loop()
+            for sig in LIVE_SIGNALS:
+                loop.remove_signal_handler(sig)
+
+    def _signalled(self, sig: signal.Signals) -> None:
+        # Leave through the normal path: unmounting stops the collector and restores the terminal.
+        self.stop_sampling()
+        self.exit(return_code=128 + int(sig))
 
     @property
     def time_order(self) -> FlameGraph:
@@ -174,7 +241,9 @@ class BpfscopeApp(App[None]):
         """(Re)build the panes for the session's current profile; panes not shown wait."""
         self._loaded.clear()
         derived = self.session.current
-        if len(derived.profile.stacks) <= SYNC_TOTALS_STACKS:
+        if self.live is not None:
+            pass  # rebuilt at every update: only for the Sandwich, when it is shown
+        elif len(derived.profile.stacks) <= SYNC_TOTALS_STACKS:
             _ = derived.totals
         else:
             self._compute_totals()
@@ -188,10 +257,13 @@ class BpfscopeApp(App[None]):
         self._loaded.add(pane)
         derived = self.session.current
         frames = self.session.group.frames
-        if pane == "left-heavy":
-            self.left_heavy.set_model(grouped_model(derived.left_heavy), frames)
-        elif pane == "time-order":
-            self.time_order.set_model(time_order_model(derived.time_order), frames)
+        if pane in ("left-heavy", "time-order"):
+            graph = self.left_heavy if pane == "left-heavy" else self.time_order
+            model = grouped_model(derived.left_heavy) if pane == "left-heavy" else time_order_model(derived.time_order)
+            if self.live is not None:
+                graph.update_model(model, frames)  # live: keep the selection and zoom
+            else:
+                graph.set_model(model, frames)
         else:
             self.sandwich.set_data(derived.totals, frames, self.session.format, derived.sandwich)
 
@@ -351,9 +423,171 @@ class BpfscopeApp(App[None]):
         else:
             self.query_one(f"#{self.active_pane}", FlameGraph).focus()
 
+    # --- live --------------------------------------------------------------------------
+
+    def start_sampling(self, target: Target) -> None:
+        """Start a collector on `target` (on a worker: bcc compiles for seconds); the current
+        run, if any, goes on until the new one has started."""
+        if self.live_options is None or self.starting is not None:
+            return
+        self.starting = target
+        self._update_live_status()
+        self._start_collector(target)
+
+    @work(thread=True, exclusive=True, group="collector")
+    def _start_collector(self, target: Target) -> None:
+        assert self.live_options is not None
+        try:
+            collector, note = self.live_options.starter(target)
+        except (CollectorError, ValueError) as e:
+            self._from_thread(self._start_failed, target, str(e))
+            return
+        except Exception as e:  # a bug in a collector: say so, keep the app usable
+            self._from_thread(self._start_failed, target, repr(e))
+            return
+        if not self._from_thread(self._started, collector, note):
+            collector.stop()  # the app is gone: release the kernel resources anyway
+
+    def _from_thread(self, callback: Callable[..., object], *args: object) -> bool:
+        try:
+            self.call_from_thread(callback, *args)
+        except RuntimeError:  # the app has exited
+            return False
+        return True
+
+    def _started(self, collector: Collector, note: str | None) -> None:
+        self.starting = None
+        if self._quitting:
+            collector.stop()
+            return
+        self.stop_sampling()
+        options = self.live_options
+        log = options.output_log if options is not None and collector.target.command else None
+        run = self.live = LiveRun(collector, note, log)
+        self.has_profile = True
+        self.paused = False
+        self._ended_noted = self._hint_noted = False
+        self.session = Session(run.group, merged=run.merged)
+        for graph in (self.left_heavy, self.time_order):
+            graph.set_model(None, None)
+        self._load_profile()
+        self._view_stale = True
+        self._next_rebuild = 0.0
+        if isinstance(self.screen, ProcessPicker):
+            self.pop_screen()
+        if note:
+            self.notify(note, severity="warning", timeout=15, markup=False)
+        self.notify(printable(collector.describe()), markup=False)
+        self.refresh_bindings()
+        self._update_live_status()
+
+    def _start_failed(self, target: Target, reason: str) -> None:
+        self.starting = None
+        self.notify(f"cannot sample {printable(target.describe())}: {printable(reason)}", title="bpfscope",
+                    severity="error", timeout=20, markup=False)
+        self._update_live_status()
+        if self.live is None and not isinstance(self.screen, ProcessPicker):
+            self.action_pick_process()
+
+    def live_tick(self) -> None:
+        """Apply what the collector gathered; rebuild the shown pane unless paused or too soon."""
+        run = self.live
+        if run is None or self._quitting or self._exit or not self.is_running:
+            return  # exiting: the widgets may already be gone; quitting stops the collector
+        if run.pump():
+            self._view_stale = True
+        if run.ended and not self._ended_noted:
+            self._ended_noted = self._view_stale = True
+            if not run.stopped:
+                self.notify(run.state(False), markup=False)
+            self.refresh_bindings()
+        hint = run.collector.stats.hint()
+        if hint and not self._hint_noted:
+            self._hint_noted = True
+            self.notify(hint, title="hint", severity="warning", timeout=20, markup=False)
+        if self._view_stale and not self.paused and self._clock() >= self._next_rebuild:
+            self.rebuild_live_view()
+        self._update_live_status()
+
+    def rebuild_live_view(self) -> None:
+        """Rebuild the shown pane from the grown profile, keeping selection and zoom (the
+        other panes catch up when shown); a slow rebuild spaces out the next ones."""
+        start = time.perf_counter()
+        self._view_stale = False
+        self.session.invalidate()
+        with self.batch_update():
+            self._loaded.clear()
+            self._ensure_loaded(self.active_pane)
+            if self.search_bar.pattern:
+                self._apply_search()
+            self._refresh_status()
+        self.rebuild_seconds = time.perf_counter() - start
+        least = LIVE_SANDWICH_TICK if self.active_pane == "sandwich" else LIVE_TICK
+        self._next_rebuild = self._clock() + max(least, LIVE_BUSY_FACTOR * self.rebuild_seconds)
+
+    def _clock(self) -> float:
+        return self.live_options.clock() if self.live_options is not None else time.monotonic()
+
+    def _update_live_status(self) -> None:
+        found = self.screen_stack[0].query(LiveStatus) if self.screen_stack else None
+        if not found:
+            return  # the app is closing
+        status = found.first()
+        run = self.live
+        if run is not None:
+            status.show(status_text(run, self.paused), paused=self.paused, ended=run.ended)
+        if self.starting is not None:
+            what = f"starting a collector for {printable(self.starting.describe())}…"
+            status.show(f"{status.text} · {what}" if run is not None else what)
+
+    def stop_sampling(self) -> None:
+        """Stop the collector, if one runs (kernel resources released); the data stays."""
+        run = self.live
+        if run is not None and not run.stopped:
+            run.stop()
+
+    def watch_paused(self) -> None:
+        if not self.paused:
+            self._next_rebuild = 0.0
+        self._update_live_status()
+
+    def action_toggle_pause(self) -> None:
+        if self.live is not None and not self.live.ended:
+            self.paused = not self.paused
+            if not self.paused and self._view_stale:
+                self.rebuild_live_view()
+
+    def action_stop_sampling(self) -> None:
+        run = self.live
+        if run is None or run.ended:
+            return
+        run.stop()
+        self._ended_noted = True
+        self.paused = False
+        self.rebuild_live_view()
+        self.refresh_bindings()
+        self._update_live_status()
+        self.notify("sampling stopped; the data stays (e to export)", markup=False)
+
+    def action_pick_process(self) -> None:
+        if self.live_options is not None and not isinstance(self.screen, ProcessPicker):
+            self.push_screen(ProcessPicker(self.process_lister))
+
+    def on_process_picker_chosen(self, event: ProcessPicker.Chosen) -> None:
+        self.start_sampling(event.target)
+
+    async def action_quit(self) -> None:
+        self._quitting = True
+        self.stop_sampling()
+        self.exit()
+
     # --- actions -----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("toggle_pause", "stop_sampling"):
+            return self.live is not None and not self.live.ended
+        if action == "pick_process":
+            return self.live_options is not None
         if action == "invert":
             return self.active_pane == "left-heavy"
         if action == "pick_thread":
@@ -495,6 +729,9 @@ PALETTE_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Flatten recursion", "Drop repeated frames from each stack (r)", "flatten_recursion"),
     ("Export", "Save as speedscope JSON or folded stacks (e)", "export"),
     ("Copy frame name", "Copy the selected frame's name to the clipboard (c)", "copy_name"),
+    ("Pause the view", "Live: freeze the panes while sampling goes on (space)", "toggle_pause"),
+    ("Stop sampling", "Live: stop the collector, keep the data (x)", "stop_sampling"),
+    ("Choose a process", "The process picker: sample another process (p)", "pick_process"),
     ("Keys", "Every key (?)", "help"),
 )
 
@@ -516,13 +753,19 @@ def help_sections() -> list[KeySection]:
             ],
         ),
         ("Search prompt", [("Enter", "keep the search"), *binding_rows(SearchBar.BINDINGS)]),
+        ("Process picker", [("typing", "filter on name, command line or PID"), *binding_rows(ProcessPicker.BINDINGS),
+                            ("header click", "sort by that column")]),
     ]
 
 
 def _printable(text: str) -> str:
-    from collectors.safe_text import printable
-
     return printable(text)
+
+
+def _empty_session() -> Session:
+    """What the panes show before the first live samples: nothing, named as such."""
+    group = ProfileGroup(name="bpfscope")
+    return Session(group, merged=Profile(name="no samples yet", frames=group.frames))
 
 
 def run_app(group: ProfileGroup) -> None:
@@ -531,3 +774,14 @@ def run_app(group: ProfileGroup) -> None:
     gc.collect()
     gc.freeze()
     BpfscopeApp(group).run()
+
+
+def run_live(options: LiveOptions) -> int:
+    """Open the TUI sampling live (the picker first when `options.target` is None); the
+    collector is stopped however the app ends. Returns the exit status."""
+    app = BpfscopeApp(live=options)
+    try:
+        app.run()
+    finally:
+        app.stop_sampling()
+    return app.return_code or 0

@@ -37,7 +37,11 @@ def _parser_main() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bpfscope",
         description="A terminal profiler: speedscope's Time Order, Left Heavy and Sandwich views "
-        "in the terminal, for profile files and (soon) live eBPF sampling.",
+        "in the terminal, for profile files and live eBPF sampling.\n\n"
+        "  bpfscope                          choose a process to sample (the process picker)\n"
+        "  bpfscope -p PID [-F HZ]           sample a process at once\n"
+        "  bpfscope [-F HZ] -- CMD ARGS...   launch a command and sample it\n"
+        "  bpfscope FILE                     open a profile file",
         epilog="subcommands:\n"
         "  convert INPUT -o OUTPUT [--to speedscope|folded|pprof]   convert a profile\n"
         "  top INPUT [-n N] [--by self|total] [--json]             hottest functions\n"
@@ -49,6 +53,13 @@ def _parser_main() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"bpfscope {__version__}")
     parser.add_argument("file", nargs="?", help="a profile to open (folded, perf script, speedscope, "
                         "Chrome/Node, trace events, pprof; gzip is fine)")
+    from collectors.live.base import DEFAULT_FREQUENCY, MAX_FREQUENCY
+
+    parser.add_argument("-p", "--pid", type=int, help="sample this process at once")
+    parser.add_argument("-F", "--frequency", type=int, default=DEFAULT_FREQUENCY, metavar="HZ",
+                        help=f"samples per second per CPU (default {DEFAULT_FREQUENCY}, at most {MAX_FREQUENCY})")
+    parser.add_argument("--collector", choices=("bcc", "perf"),
+                        help="bcc (eBPF, needs root) or perf; default: bcc when it can run, else perf")
     return parser
 
 
@@ -109,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if command == "record":
                 return _record(rest)
             return _top(_parser_top().parse_args(rest))
-        return _open_tui(_parser_main().parse_args(args))
+        return _open_tui(args)
     except (UsageError, LoadError, ProfileError) as e:
         print(f"bpfscope: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -178,7 +189,7 @@ def _record(args: list[str]) -> int:
     import os
 
     from collectors.formats.output import format_for_path, save_profile
-    from collectors.live.base import CollectorError, Target
+    from collectors.live.base import CollectorError, CommandIO, Target
     from collectors.live.record import record
 
     command: list[str] = []
@@ -198,7 +209,9 @@ def _record(args: list[str]) -> int:
     try:
         target = Target.for_command(command) if command else \
             Target.all_processes() if ns.all else Target.for_pid(ns.pid)
-        done = record(target, ns.frequency, ns.duration, ns.collector, sys.stderr, sys.stderr.isatty())
+        # With the profile on stdout, a launched command's output goes to stderr instead.
+        done = record(target, ns.frequency, ns.duration, ns.collector, sys.stderr, sys.stderr.isatty(),
+                      CommandIO(stdout=2) if ns.output == "-" else None)
     except (CollectorError, ValueError) as e:
         raise UsageError(str(e)) from None
     group, stats = done.group, done.collector.stats
@@ -242,14 +255,61 @@ def _print_top_table(group: ProfileGroup, rows: list[FunctionRow], unit: Unit, b
     Console(highlight=False).print(table)
 
 
-def _open_tui(ns: argparse.Namespace) -> int:
-    if ns.file is None:
-        raise UsageError("give a profile file to open (live profiling comes with the process picker)")
-    group = _load(ns.file)
-    from tui.app import run_app
+def _open_tui(args: list[str]) -> int:
+    command: list[str] = []
+    if "--" in args:
+        cut = args.index("--")
+        args, command = args[:cut], args[cut + 1 :]
+    parser = _parser_main()
+    ns = parser.parse_args(args)
+    if ns.file is not None:
+        if ns.pid is not None or command:
+            parser.error("give a FILE, -p PID or -- CMD ARGS..., not several")
+        group = _load(ns.file)
+        from tui.app import run_app
 
-    run_app(group)
-    return EXIT_OK
+        run_app(group)
+        return EXIT_OK
+    return _open_live(parser, ns, command)
+
+
+def _open_live(parser: argparse.ArgumentParser, ns: argparse.Namespace, command: list[str]) -> int:
+    """The live TUI: `-p PID`, `-- CMD` (its output to a log file, off the screen) or the picker."""
+    import functools
+    import os
+    import tempfile
+
+    from collectors.live.base import MAX_FREQUENCY, CommandIO, Target
+    from collectors.live.choose import start_collector
+    from tui.live import LiveOptions
+
+    if ns.pid is not None and command:
+        parser.error("give -p PID or -- CMD ARGS..., not both")
+    if not 1 <= ns.frequency <= MAX_FREQUENCY:
+        raise UsageError(f"-F must be 1 to {MAX_FREQUENCY} Hz, not {ns.frequency}")
+    try:
+        target = Target.for_command(command) if command else Target.for_pid(ns.pid) if ns.pid is not None else None
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    log_path: str | None = None
+    fds: list[int] = []
+    io: CommandIO | None = None
+    if command:
+        # The command's output would garble the screen and its input would steal keys.
+        log_path = os.path.join(tempfile.mkdtemp(prefix="bpfscope-"), "command.log")
+        fds = [os.open(os.devnull, os.O_RDONLY), os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)]
+        io = CommandIO(stdin=fds[0], stdout=fds[1], stderr=fds[1])
+    starter = functools.partial(start_collector, frequency=ns.frequency, which=ns.collector, io=io)
+    from tui.app import run_live
+
+    try:
+        code = run_live(LiveOptions(starter, target, log_path))
+    finally:
+        for fd in fds:
+            os.close(fd)
+    if log_path is not None:
+        print(f"bpfscope: the command's output is in {log_path}", file=sys.stderr)
+    return EXIT_OK if code in (0, 128 + 15, 128 + 1, 128 + 2) else code
 
 
 if __name__ == "__main__":

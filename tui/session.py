@@ -70,14 +70,26 @@ class Derived:
 class Session:
     """The group, the chosen profile (an index or MERGED) and whether recursion is flattened."""
 
-    def __init__(self, group: ProfileGroup) -> None:
-        if not group.profiles:
+    def __init__(self, group: ProfileGroup, merged: Profile | None = None) -> None:
+        """`merged`: a profile of all threads kept up to date by the caller (live sampling,
+        where the group may still be empty); the session then opens on it."""
+        if not group.profiles and merged is None:
             raise ValueError("a profile group with no profiles")
         self.group = group
-        self.index = group.active_index if 0 <= group.active_index < len(group.profiles) else 0
+        if merged is not None:
+            self.index = MERGED
+        else:
+            self.index = group.active_index if 0 <= group.active_index < len(group.profiles) else 0
         self.flattened = False
-        self._merged: Profile | None = None
+        self._own_merged = merged is None
+        self._merged: Profile | None = merged
         self._derived: dict[tuple[int, bool], Derived] = {}
+
+    def invalidate(self) -> None:
+        """Samples were added: forget the derived trees (each is rebuilt on its next use)."""
+        self._derived.clear()
+        if self._own_merged:
+            self._merged = None
 
     @property
     def has_threads(self) -> bool:

@@ -255,3 +255,28 @@ def next_match(model: FlameModel, current: FlameNode | None, matches: Callable[[
     if backwards:
         return last_before if last_before is not None else last
     return first
+
+
+def node_path(model: FlameModel, node: FlameNode) -> list[tuple[int, float]]:
+    """`node`'s path as (frame, start) pairs from the top frame down: what `find_path`
+    needs to find the same frame in a rebuilt model."""
+    return [(n.frame, n.start) for n in model.path(node)]
+
+
+def find_path(model: FlameModel, path: Sequence[tuple[int, float]]) -> FlameNode | None:
+    """The node of `model` at `path` (from `node_path` on an older model of the same
+    profile), or the deepest one found on the way; None when not even the top frame is there.
+
+    At each depth the child with the same frame whose extent holds the old start wins (in
+    Time Order a frame recurs along the axis), else the first child with that frame (in
+    Left Heavy a frame appears once per parent, wherever the ordering moved it).
+    """
+    node: FlameNode | None = None
+    parent = model.root
+    for frame, start in path:
+        same = [c for c in model.children(parent) if c.frame == frame]
+        if not same:
+            break
+        parent = next((c for c in same if c.start <= start < c.end), same[0])
+        node = parent
+    return node

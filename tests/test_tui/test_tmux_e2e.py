@@ -85,8 +85,8 @@ def test_keys_in_a_real_terminal(tmux: Tmux) -> None:
         command = f"{BPFSCOPE} {example}; echo bpfscope-exited-$?; sleep 60"
         tmux.run("new-session", "-d", "-s", "e2e", "-x", "80", "-y", str(ROWS), "-e", "TERM=xterm-256color", command)
 
-        screen = tmux.wait_for(lambda s: "webapp.folded" in header(s), "header")
-        assert "Left Heavy" in header(screen)
+        # The first frames may be painted before the pane is chosen: wait for the settled header.
+        tmux.wait_for(lambda s: "webapp.folded" in header(s) and "Left Heavy" in header(s), "the Left Heavy header")
         tmux.wait_for(lambda s: details(s).startswith("main"), "the root selected")
 
         tmux.keys("1")

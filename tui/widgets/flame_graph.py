@@ -39,9 +39,12 @@ from tui.views import (
     FlameNode,
     Span,
     Viewport,
+    clamp_view,
+    find_path,
     find_span,
     fit_label,
     layout_rows,
+    node_path,
     panned_view,
     scaled_view,
     span_at,
@@ -162,6 +165,38 @@ class FlameGraph(ScrollView, can_focus=True):
         self.zoom_generation += 1
         self.post_message(self.FrameSelected(self, first))
         self.post_message(self.ZoomChanged(self))
+
+    def update_model(self, model: FlameModel, frames: FrameTable) -> None:
+        """Show `model`, a rebuilt model of the same (grown) profile, keeping the selection and
+        the zoom steps by frame path; a zoomed frame that is gone ends the zoom stack there."""
+        old = self.model
+        if old is None:
+            self.set_model(model, frames)
+            return
+        stack = [Viewport(model.start, model.end)]
+        for view in self.zoom_stack[1:]:
+            if view.node is None:
+                stack.append(clamp_view(view.start, view.width, model.start, model.end))
+                continue
+            path = node_path(old, view.node)
+            node = find_path(model, path)
+            if node is None or len(model.path(node)) != len(path):
+                break
+            stack.append(zoom_view(node))
+        selected = find_path(model, node_path(old, self.selected)) if self.selected is not None else None
+        if selected is None:
+            kids = model.children(model.root)
+            selected = kids[0] if kids else None
+        zoom_changed = len(stack) != len(self.zoom_stack)
+        self.model = model
+        self.frames = frames
+        self._rows_cache.clear()
+        self._strip_cache.clear()
+        self.zoom_stack = stack
+        self.set_reactive(FlameGraph.selected, selected)
+        self._layout_changed()
+        if zoom_changed:
+            self.zoom_generation += 1
 
     def set_matches(self, matches: frozenset[int] | None) -> None:
         """Highlight these frame ids and dim the rest (None: no search)."""

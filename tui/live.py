@@ -1,0 +1,133 @@
+"""Live mode without Textual: a running collector's batches applied to a profile group.
+
+The app owns one `LiveRun` per target. On each tick (UI thread) `pump()` drains the
+collector and applies everything queued with a `ProfileBuilder` (one profile per thread)
+and appends the same samples, in time order, to `merged`, the "all threads" profile the
+view opens on: kept incrementally, so a tick costs the new samples only. `status_text`
+says what the status line shows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from collectors.live.base import Collector, Target
+from collectors.live.batches import ProfileBuilder
+from collectors.profile import Profile
+from collectors.safe_text import printable
+
+CollectorStarter = Callable[[Target], tuple[Collector, "str | None"]]
+"""Starts a collector on a target (blocking: bcc compiles for seconds) and returns it with,
+when the preferred collector could not run, the sentence saying why; raises
+`CollectorError` with one sentence when none can run."""
+
+SHORT_HINT = "stacks cut short: rebuild with -fno-omit-frame-pointer"
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    """How the TUI samples: the collector starter, and what to sample first (None: the picker)."""
+
+    starter: CollectorStarter
+    target: Target | None = None
+    output_log: str | None = None
+    """Where a launched command's output goes (shown in the status line)."""
+    handle_signals: bool = True
+    """SIGTERM, SIGHUP and SIGINT end the app cleanly (so the collector is stopped)."""
+    clock: Callable[[], float] = time.monotonic
+    """When the panes may next be rebuilt is measured on it (tests freeze it)."""
+
+
+class LiveRun:
+    """One collector and the profiles built from its batches."""
+
+    def __init__(self, collector: Collector, note: str | None = None, output_log: str | None = None) -> None:
+        self.collector = collector
+        self.note = note
+        self.output_log = output_log
+        self.builder = ProfileBuilder(collector.target.describe(), collector.frequency)
+        self.group = self.builder.group
+        self.merged = Profile(name="all threads", frames=self.group.frames)
+        self.merged.sample_period = 1.0 / collector.frequency
+        self.stopped = False
+        """`x` was pressed (or the app is quitting): collection ended on request."""
+        self._applied: list[int] = []
+        """Per profile of the group: how many of its samples are already in `merged`."""
+        self._last_time = float("-inf")
+
+    @property
+    def ended(self) -> bool:
+        """No more samples will come (stopped, target exited, or the collector failed)."""
+        return self.stopped or self.collector.finished or self.collector.failure is not None
+
+    def pump(self) -> int:
+        """Apply the batches queued since the last call; returns how many samples were added."""
+        batches = self.collector.drain()
+        if not batches:
+            return 0
+        self.builder.apply_all(batches)
+        return self._extend_merged()
+
+    def _extend_merged(self) -> int:
+        profiles = self.group.profiles
+        applied = self._applied
+        applied.extend([0] * (len(profiles) - len(applied)))
+        rows: list[tuple[float, int, tuple[int, ...]]] = []
+        for i, p in enumerate(profiles):
+            done, n = applied[i], p.sample_count
+            if n == done:
+                continue
+            assert p.times is not None
+            stacks = p.stacks.stacks
+            rows.extend(zip(p.times[done:n], [i] * (n - done), map(stacks.__getitem__, p.sample_stacks[done:n]),
+                            strict=True))
+            applied[i] = n
+        rows.sort(key=lambda r: (r[0], r[1]))
+        merged = self.merged
+        intern = merged.stacks.intern
+        last = self._last_time
+        for t, _, stack in rows:
+            # Batches from different CPUs can overlap by a hair; time order must not go back.
+            if t < last:
+                t = last
+            last = t
+            merged.add_stack_sample(intern(stack), 1.0, t)
+        self._last_time = last
+        return len(rows)
+
+    def stop(self) -> None:
+        """Stop collecting (kernel resources released) and keep the last samples."""
+        self.stopped = True
+        self.collector.stop()
+        self.pump()
+
+    def state(self, paused: bool) -> str:
+        c = self.collector
+        if c.failure is not None:
+            return f"sampling failed: {printable(repr(c.failure))}"
+        if self.stopped:
+            return "stopped"
+        if c.finished:
+            return f"target exited ({printable(c.exit_note or 'sampling ended')}); the data stays"
+        return "paused (sampling goes on)" if paused else "sampling"
+
+
+def status_text(run: LiveRun, paused: bool) -> str:
+    """The live status line: collector, target, rate, samples, lost, elapsed, [unknown] share, state."""
+    c = run.collector
+    st = c.stats
+    target = c.target.describe()
+    if c.target.command and c.pid is not None:
+        target = f"{target} (PID {c.pid})"
+    parts = [c.name, printable(target), f"{c.frequency} Hz", f"{st.samples} samples", f"{st.lost} lost",
+             f"{c.elapsed():.1f} s", f"{st.unknown_share:.1%} [unknown]"]
+    if st.stack_errors:
+        parts.append(f"{st.stack_errors} stack errors")
+    if st.hint():
+        parts.append(SHORT_HINT)
+    parts.append(run.state(paused))
+    if run.output_log:
+        parts.append(f"output in {printable(run.output_log)}")
+    return " · ".join(parts)
