@@ -336,11 +336,13 @@ class Sandwich:
     callees: GroupedTree
 
 
-def sandwich(profile: Profile, frame: int) -> Sandwich:
+def sandwich(profile: Profile, frame: int, weights: dict[int, float] | None = None) -> Sandwich:
+    """`frame`'s callers and callees. `weights`: `profile.stack_weights()` if the caller keeps
+    it (summing every sample is most of the work when moving from function to function)."""
     stacks = profile.stacks.stacks
     callers: list[tuple[Stack, float]] = []
     callees: list[tuple[Stack, float]] = []
-    for sid, w in profile.stack_weights().items():
+    for sid, w in (profile.stack_weights() if weights is None else weights).items():
         stack = stacks[sid]
         if frame not in stack:
             continue

@@ -31,11 +31,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import ClassVar
 
 from textual import work
+from textual.actions import SkipAction
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer
+from textual.widgets import ContentSwitcher, Footer, Input
 
 from collectors.formats.output import save_profile
 from collectors.live.base import Collector, CollectorError, Target
@@ -102,6 +103,9 @@ class BpfscopeApp(App[None]):
             "Search",
             key_display="/",
             tooltip="search names (Ctrl+R in the prompt: regular expression)",
+            # Priority: the app acts on `/` as it arrives, so the keys typed in the same
+            # burst go to the prompt (otherwise they are already queued for the pane).
+            priority=True,
         ),
         Binding("n", "next_match", "Next match", show=False, tooltip="next match, zooming to it"),
         Binding("N", "previous_match", "Previous match", show=False, tooltip="previous match, zooming to it"),
@@ -606,6 +610,9 @@ class BpfscopeApp(App[None]):
             self.active_pane = pane
 
     def action_search(self) -> None:
+        # `/` is a priority binding: over other screens or in a text field it is a character.
+        if not self.screen.query("#panes") or isinstance(self.focused, Input):
+            raise SkipAction()
         self.search_bar.open()
 
     def _step_match(self, backwards: bool) -> None:

@@ -1,8 +1,19 @@
 """Frame colours: a function gets the same colour in every pane (a stable hash of its name);
 kernel frames take cool hues and user frames warm ones, so the two read apart at a glance.
 
-Colours are truecolor; Textual downsamples to 256 or 16 colours, and with NO_COLOR the
-widgets rely on reverse video, bold and italics instead.
+Colours are truecolor and Textual downgrades them at output to what the terminal has, so a
+label's foreground is chosen for the colour the terminal will really show:
+
+- `truecolor`: the hashed colour, black text (every hue is light enough for it).
+- `256`: the hashed colour, which the 6x6x6 cube keeps close; text black or white by the
+  luminance of the downgraded background.
+- `standard` (16 colours): nearest-colour downgrading would turn many warm and cool hues
+  into the same light grey, so the background is picked by hash from disjoint sets of ANSI
+  colours (warm for user code, cool for the kernel), given as their exact palette values so
+  the downgrade keeps them; text black or white by luminance.
+- `mono` (`NO_COLOR`): Textual turns every colour to its grey; text black or white by that
+  grey's luminance. The selection (reverse, bold), matches (bold, underline) and kernel
+  frames (italic) are told apart by attributes, not colour.
 """
 
 from __future__ import annotations
@@ -10,17 +21,30 @@ from __future__ import annotations
 import colorsys
 import zlib
 from functools import lru_cache
+from typing import Literal
 
-from rich.color import Color
+from rich._palettes import STANDARD_PALETTE
+from rich.color import Color, ColorSystem
+from rich.color_triplet import ColorTriplet
 from rich.style import Style
 
 from collectors.profile import Frame, FrameKind
+
+ColorMode = Literal["truecolor", "256", "standard", "mono"]
 
 _USER_HUES = (0.0, 0.04, 0.08, 0.11, 0.14)  # reds, oranges, yellows
 _KERNEL_HUES = (0.50, 0.54, 0.58, 0.62)  # cyans and blues
 _DIM_BG = Color.from_rgb(70, 70, 70)
 _DIM_FG = Color.from_rgb(150, 150, 150)
-_FG = Color.from_rgb(0, 0, 0)
+_BLACK = Color.from_rgb(0, 0, 0)
+_WHITE = Color.from_rgb(255, 255, 255)
+_FG = _BLACK
+
+# ANSI colour numbers for 16-colour terminals: reds, magentas and bright yellow for user code;
+# blues and cyans for the kernel. Left out: green, the greys (they read as "dimmed"), and the
+# colours whose best text colour differs between common terminal palettes (3, 12).
+USER_ANSI = (1, 5, 9, 11, 13)
+KERNEL_ANSI = (4, 6, 14)
 
 
 def name_hash(name: str) -> int:
@@ -39,10 +63,76 @@ def frame_rgb(name: str, kernel: bool) -> tuple[int, int, int]:
     return round(r * 255), round(g * 255), round(b * 255)
 
 
-def frame_style(frame: Frame, *, dimmed: bool = False) -> Style:
+def color_mode(color_system: str | None, no_color: bool) -> ColorMode:
+    """The mode for a Rich console's `color_system` name and Textual's `no_color`."""
+    if no_color or color_system is None:
+        return "mono"
+    if color_system == "truecolor":
+        return "truecolor"
+    if color_system == "256":
+        return "256"
+    return "standard"
+
+
+def shown_rgb(color: Color, mode: ColorMode) -> ColorTriplet:
+    """The colour a terminal in `mode` shows for `color` (standard colours as in Rich's palette)."""
+    if mode == "standard":
+        number = color.downgrade(ColorSystem.STANDARD).number
+        return STANDARD_PALETTE[number if number is not None else 0]
+    if mode == "256":
+        return color.downgrade(ColorSystem.EIGHT_BIT).get_truecolor()
+    r, g, b = color.get_truecolor()
+    if mode == "mono":
+        gray = round(r * 0.2126 + g * 0.7152 + b * 0.0722)  # as Textual's Monochrome filter
+        return ColorTriplet(gray, gray, gray)
+    return ColorTriplet(r, g, b)
+
+
+def luminance(rgb: ColorTriplet) -> float:
+    """WCAG relative luminance, 0 (black) to 1 (white)."""
+
+    def channel(c: int) -> float:
+        v = c / 255
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+    r, g, b = rgb
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def contrast(a: ColorTriplet, b: ColorTriplet) -> float:
+    """WCAG contrast ratio, 1 (none) to 21 (black on white)."""
+    la, lb = sorted((luminance(a), luminance(b)))
+    return (lb + 0.05) / (la + 0.05)
+
+
+def _text_on(bg: Color, mode: ColorMode) -> Color:
+    """Black or white, whichever reads better on `bg` as shown in `mode`."""
+    shown = shown_rgb(bg, mode)
+    black, white = ColorTriplet(0, 0, 0), ColorTriplet(255, 255, 255)
+    return _BLACK if contrast(shown, black) >= contrast(shown, white) else _WHITE
+
+
+def _ansi_exact(number: int) -> Color:
+    """ANSI colour `number` as the RGB value Rich maps back to exactly that number."""
+    return Color.from_triplet(STANDARD_PALETTE[number])
+
+
+@lru_cache(maxsize=65536)
+def frame_colors(name: str, kernel: bool, mode: ColorMode) -> tuple[Color, Color]:
+    """(foreground, background) of a frame's cells in `mode`."""
+    if mode == "standard":
+        choices = KERNEL_ANSI if kernel else USER_ANSI
+        bg = _ansi_exact(choices[name_hash(name) % len(choices)])
+    else:
+        bg = Color.from_rgb(*frame_rgb(name, kernel))
+    fg = _FG if mode == "truecolor" else _text_on(bg, mode)
+    return fg, bg
+
+
+def frame_style(frame: Frame, *, dimmed: bool = False, mode: ColorMode = "truecolor") -> Style:
     """The style of a frame's cells: its colour, italic when it is kernel code."""
     kernel = frame.kind is FrameKind.KERNEL
     if dimmed:
         return Style(color=_DIM_FG, bgcolor=_DIM_BG, italic=kernel)
-    r, g, b = frame_rgb(frame.name, kernel)
-    return Style(color=_FG, bgcolor=Color.from_rgb(r, g, b), italic=kernel)
+    fg, bg = frame_colors(frame.name, kernel, mode)
+    return Style(color=fg, bgcolor=bg, italic=kernel)

@@ -35,6 +35,14 @@ class Derived:
     _time_order: TimeOrderTree | None = None
     _totals: FunctionTotals | None = None
     _sandwiches: dict[int, Sandwich] = field(default_factory=dict)
+    _stack_weights: dict[int, float] | None = None
+
+    @property
+    def stack_weights(self) -> dict[int, float]:
+        """Weight per stack id, summed once for every tree and sandwich of this profile."""
+        if self._stack_weights is None:
+            self._stack_weights = self.profile.stack_weights()
+        return self._stack_weights
 
     @property
     def left_heavy(self) -> GroupedTree:
@@ -63,7 +71,7 @@ class Derived:
         if s is None:
             if len(self._sandwiches) > 32:
                 self._sandwiches.clear()
-            s = self._sandwiches[frame] = sandwich(self.profile, frame)
+            s = self._sandwiches[frame] = sandwich(self.profile, frame, self.stack_weights)
         return s
 
 

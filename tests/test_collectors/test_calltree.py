@@ -127,6 +127,16 @@ def test_sandwich_callers_are_inverted_from_outermost_occurrence() -> None:
     assert grouped_outline(p, s.callees.root) == ["b 0+3", "  y 0+2", "    b 0+2"]
 
 
+def test_sandwich_uses_the_stack_weights_given() -> None:
+    """Given precomputed stack weights, sandwich uses them instead of summing the samples again."""
+    p = make([("main;b", 1), ("main;x;b", 2)])
+    weights = p.stack_weights()
+    assert grouped_outline(p, sandwich(p, fid(p, "b"), weights).callers.root) == \
+        grouped_outline(p, sandwich(p, fid(p, "b")).callers.root)
+    weights[0] = 10.0  # main;b
+    assert sandwich(p, fid(p, "b"), weights).callers.total == 12
+
+
 def test_flatten_recursion_drops_inner_repeats() -> None:
     """Flattened: `a;b;a;c` becomes `a;b;c`; totals are unchanged for non-recursive frames."""
     p = make([("a;b;a;c", 2), ("a;b", 1)])

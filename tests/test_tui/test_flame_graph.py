@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import App, ComposeResult
 
 from collectors.calltree import left_heavy
-from collectors.profile import ProfileGroup
-from tests.test_tui.profiles import small_group
+from collectors.profile import ProfileGroup, Unit
+from tests.test_tui.profiles import add, small_group
 from tui.views import grouped_model
 from tui.widgets.flame_graph import FlameGraph
 
@@ -100,3 +101,29 @@ async def test_search_matches_are_highlighted_and_others_dimmed() -> None:
         assert d_seg.text.startswith("d") and d_seg.style.underline  # type: ignore[union-attr]
         assert a_seg.text.startswith("a") and not a_seg.style.underline  # type: ignore[union-attr]
         assert a_seg.style.bgcolor != d_seg.style.bgcolor  # type: ignore[union-attr]
+
+
+def deep_group(depth: int = 20) -> ProfileGroup:
+    """One stack f0 → f1 → … → f{depth-1}: taller than a small terminal."""
+    group = ProfileGroup("deep.folded")
+    group.new_profile("deep", Unit.NONE)
+    add(group, 0, [f"f{i}" for i in range(depth)], 1)
+    return group
+
+
+async def test_mouse_wheel_scrolls_the_rows() -> None:
+    """The wheel scrolls a graph taller than its pane down and back up; the selection stays."""
+    app = GraphApp(deep_group())
+    async with app.run_test(size=(41, 6)) as pilot:
+        await pilot.pause()
+        graph = app.query_one(FlameGraph)
+        assert graph.render_line(0).text.startswith("f0 ")
+        # Through the screen, as the driver delivers a wheel event (Pilot has no public scroll).
+        for _ in range(2):
+            await pilot._post_mouse_events([events.MouseScrollDown], graph, offset=(5, 2))
+        top = round(graph.scroll_offset.y)
+        assert top > 0
+        assert graph.render_line(0).text.startswith(f"f{top} ")
+        assert _name(app) == "f0"
+        await pilot._post_mouse_events([events.MouseScrollUp], graph, offset=(5, 2))
+        assert round(graph.scroll_offset.y) < top

@@ -29,8 +29,10 @@ def example_app() -> BpfscopeApp:
 
 @pytest.fixture(autouse=True)
 def _fixed_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The same colours and locale wherever the tests run (NO_COLOR would drop every colour)."""
+    """The same colours and locale wherever the tests run (NO_COLOR would drop every colour;
+    without COLORTERM the frame palette would follow the runner's TERM)."""
     monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("COLORTERM", "truecolor")
     monkeypatch.setenv("LANG", "C.UTF-8")
     monkeypatch.setenv("TZ", "UTC")
     yield
@@ -94,3 +96,9 @@ async def test_example_profile_has_the_documented_hot_path() -> None:
             seen.append(app.session.group.frames[node.frame].name)
             await pilot.press("j")
     assert seen == HOT_PATH
+
+
+def test_left_heavy_without_colour(snap_compare: SnapCompare, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With NO_COLOR, Left Heavy is grey with readable labels and the selection in reverse video."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert snap_compare(example_app(), press=("j", "j", "j", "j"), terminal_size=SIZES["80x24"])

@@ -33,7 +33,7 @@ from textual.strip import Strip
 
 from collectors.profile import FrameTable
 from collectors.safe_text import printable
-from tui.palette import frame_style
+from tui.palette import ColorMode, color_mode, frame_style
 from tui.views import (
     FlameModel,
     FlameNode,
@@ -470,6 +470,11 @@ class FlameGraph(ScrollView, can_focus=True):
             self._strip_cache.set(key, strip)
         return strip
 
+    @property
+    def color_mode(self) -> ColorMode:
+        """The colours the terminal shows (Textual downgrades at output; labels follow)."""
+        return color_mode(self.app.console.color_system, self.app.no_color)
+
     def _render_row(self, row: list[Span], width: int) -> Strip:
         assert self.frames is not None
         frames = self.frames
@@ -479,6 +484,7 @@ class FlameGraph(ScrollView, can_focus=True):
         match = self.get_component_rich_style("flame-graph--match", partial=True)
         matches = self.matches
         sel = self.selected
+        mode = self.color_mode
         segments: list[Segment] = []
         col = 0
         for c0, c1, node in row:
@@ -486,7 +492,7 @@ class FlameGraph(ScrollView, can_focus=True):
                 segments.append(Segment(" " * (c0 - col), gap))
             frame = frames[node.frame]
             hit = matches is not None and node.frame in matches
-            style = frame_style(frame, dimmed=matches is not None and not hit)
+            style = frame_style(frame, dimmed=matches is not None and not hit, mode=mode)
             if hit:
                 style += match
             if node is sel:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from time import monotonic
 from typing import ClassVar
 
 from rich.text import Text
@@ -20,6 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import var
+from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
 from collectors.calltree import FunctionTotals, Sandwich
@@ -29,6 +31,9 @@ from tui.views import grouped_model
 from tui.widgets.flame_graph import FlameGraph
 
 SORT_KEYS = ("self", "total", "name")
+REBUILD_DELAY = 0.08
+"""Seconds the table's cursor must rest before callers/callees are rebuilt (a held arrow key
+repeats faster than that, and each rebuild scans every stack of the profile)."""
 _COLUMN_SORT = {"self": "self", "self%": "self", "total": "total", "total%": "total", "name": "name"}
 
 
@@ -76,6 +81,12 @@ class SandwichView(Horizontal):
         self.sandwich_of: Callable[[int], Sandwich] | None = None
         self.order: list[int] = []
         self.frame: int | None = None
+        self.graphs_frame: int | None = None
+        """The function the callers/callees graphs show (lags `frame` while the cursor moves)."""
+        self.clock: Callable[[], float] = monotonic
+        self.rebuild_delay = REBUILD_DELAY
+        self._last_move = float("-inf")
+        self._rebuild_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         table: DataTable[object] = DataTable(cursor_type="row", zebra_stripes=False, id="functions")
@@ -115,7 +126,7 @@ class SandwichView(Horizontal):
         self.format = format
         self.sandwich_of = sandwich_of
         keep = self.frame
-        self.frame = None
+        self.frame = self.graphs_frame = None
         self._fill()
         if keep is not None and keep in totals.total:
             self.show_function(keep)
@@ -153,13 +164,32 @@ class SandwichView(Horizontal):
         self._show_sandwich(frame)
 
     def _show_sandwich(self, frame: int) -> None:
+        """Select `frame` now; rebuild the graphs now if the cursor was resting, else once it
+        rests (debounced: only the last of a quick run of moves is built)."""
         if frame == self.frame or self.sandwich_of is None or self.frames is None:
             return
         self.frame = frame
+        self.post_message(self.FunctionSelected(frame))
+        now = self.clock()
+        resting = now - self._last_move >= self.rebuild_delay
+        self._last_move = now
+        if self._rebuild_timer is not None:
+            self._rebuild_timer.stop()
+            self._rebuild_timer = None
+        if resting:
+            self._rebuild_graphs()
+        else:
+            self._rebuild_timer = self.set_timer(self.rebuild_delay, self._rebuild_graphs)
+
+    def _rebuild_graphs(self) -> None:
+        self._rebuild_timer = None
+        frame = self.frame
+        if frame is None or frame == self.graphs_frame or self.sandwich_of is None or self.frames is None:
+            return
+        self.graphs_frame = frame
         s = self.sandwich_of(frame)
         self.callers.set_model(grouped_model(s.callers, "callers"), self.frames)
         self.callees.set_model(grouped_model(s.callees, "callees"), self.frames)
-        self.post_message(self.FunctionSelected(frame))
 
     def watch_sort_by(self) -> None:
         if self.totals is None:
@@ -182,6 +212,9 @@ class SandwichView(Horizontal):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
+        if self._rebuild_timer is not None:  # going into the graphs: build them now
+            self._rebuild_timer.stop()
+        self._rebuild_graphs()
         self.callers.focus()
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:

@@ -72,8 +72,11 @@ class SearchBar(Horizontal):
         return self.input.value
 
     def open(self) -> None:
+        """Show the prompt and focus its Input at once: `Widget.focus` defers the change to
+        after the messages already queued, so keys typed in the same burst as `/` would go
+        to the pane."""
         self.add_class("-open")
-        self.input.focus()
+        self.screen.set_focus(self.input)
 
     def close(self) -> None:
         self.remove_class("-open")
