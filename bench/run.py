@@ -3,7 +3,8 @@
 Numbers refer to this repository's machine kind (2 cores). The profile is the one
 `../shared/bench/gen_profile.py 100000` writes (49 MB, 100k unique stacks, 472k samples):
 made once into build/bench/ and reused. Each measurement runs in a fresh subprocess so
-peak RSS is that of the measured work alone.
+peak RSS is that of the measured work alone. `live` is `bench/live_bench.py`: the live
+collectors' CPU, compile time and memory per sample while profiling a busy process.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,6 +75,9 @@ def main() -> None:
     tui = subprocess.run([sys.executable, str(ROOT / "bench" / "tui_bench.py"), str(src)], capture_output=True,
                          text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
     results["tui_100k"] = json.loads(tui.stdout)
+    live = subprocess.run([sys.executable, str(ROOT / "bench" / "live_bench.py")], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
+    results["live"] = json.loads(live.stdout)
     results["targets"] = {
         "read_seconds": 2.0, "read_peak_rss_mb": 400, "write_seconds": 2.0,
         "tui_first_screen_seconds": 2.0, "tui_key_p95_ms": 50, "tui_key_p50_ms": 20, "tui_peak_rss_mb": 600,

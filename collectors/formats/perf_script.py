@@ -111,6 +111,26 @@ def _whole(text: str, what: str) -> int:
     return int(text)
 
 
+def parse_frame_line(line: str) -> tuple[str, str, str | None] | None:
+    """A stack frame line, `\taddress symbol+0xoffset (dso)`, split into (address, symbol, dso):
+    the address as hex text ("" when `-F sym,dso` leaves it out), the symbol as written
+    (`[unknown]` included) without its `+0x` offset, the dso without ` (deleted)` (None when
+    the line names none). None when the line is not a frame. Shared with the live perf collector.
+    """
+    text = line.strip()
+    address, _, rest = text.partition(" ")
+    if _is_hex(address):
+        rest = rest.strip()
+    elif text.endswith(")"):
+        address, rest = "", text  # `-F sym,dso`: no address column
+    else:
+        return None
+    symbol, dso = _split_dso(rest)
+    if not address and dso is None:
+        return None
+    return address, _strip_offset(symbol), dso
+
+
 def _split_dso(rest: str) -> tuple[str, str | None]:
     """`symbol (dso)` -> (symbol, dso); the dso is the balanced group of parentheses at the
     end, so `operator()(int) (/bin/x)` and `f (/lib/x.so (deleted))` both split right."""
@@ -229,18 +249,10 @@ class _Reader:
 
     def frame(self, line: str) -> int | None:
         """The frame id of a stack frame line, None when the line is not one."""
-        text = line.strip()
-        address, _, rest = text.partition(" ")
-        if _is_hex(address):
-            rest = rest.strip()
-        elif text.endswith(")"):
-            address, rest = "", text  # `-F sym,dso`: no address column
-        else:
+        parsed = parse_frame_line(line)
+        if parsed is None:
             return None
-        symbol, dso = _split_dso(rest)
-        if not address and dso is None:
-            return None
-        symbol = _strip_offset(symbol)
+        address, symbol, dso = parsed
         if symbol == "[unknown]":
             symbol = ""
         if symbol:

@@ -2,7 +2,7 @@
 
     perf record -F HZ -g -e cpu-clock -k CLOCK_MONOTONIC --sample-cpu -m PAGES
                 -D -1 --control fd:CTL,ACK (-p PID | -a) -o -
-      | stdbuf -oL perf script -F comm,pid,tid,cpu,time,ip,sym,dso -i -
+      | stdbuf -oL perf script -F comm,pid,tid,cpu,time,ip,sym,dso --show-lost-events -i -
 
 perf starts with its events disabled and is told to enable them over its control pipe; its
 acknowledgement means sampling is on, and only then is a launched command let go. perf
@@ -13,8 +13,11 @@ CLOCK_MONOTONIC, the clock of `time.monotonic()`.
 
 perf resolves symbols itself (from the files on disk, so a process that exited still
 resolves); a frame without a symbol becomes `module+0xaddress` when perf names its file,
-else `[unknown]`. The parser is small and specific to the fields above; reading saved
-`perf script` files is `collectors/formats/perf_script.py`'s job.
+else `[unknown]`. Frame lines are split by `collectors/formats/perf_script.py`'s
+`parse_frame_line`. Samples the kernel could not hand to perf record (its buffer full) come
+as `comm PID/TID [CPU] SECONDS: PERF_RECORD_LOST lost N` lines, counted as lost. The parser
+is small and specific to the fields above; reading saved `perf script` files is
+`collectors/formats/perf_script.py`'s job.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import time
 from pathlib import Path
 from typing import IO
 
+from collectors.formats.perf_script import parse_frame_line
 from collectors.live.base import DEFAULT_FREQUENCY, Collector, CollectorError, CommandIO, Target, check_pid
 from collectors.live.batches import BatchAssembler
 from collectors.live.command import HeldCommand
@@ -43,28 +47,17 @@ STOP_TIMEOUT = 5.0
 
 # `comm PID/TID [CPU] SECONDS:` (comm is right-aligned and may contain spaces).
 _HEADER = re.compile(rb"^\s*(.*?)\s+(\d+)/(\d+)\s+\[(\d+)\]\s+(\d+\.\d+):")
+# What `--show-lost-events` adds after such a header (perf 6.1): the records the kernel dropped.
+_LOST = re.compile(rb": PERF_RECORD_LOST(?:_SAMPLES)? lost:? ?(\d+)")
 
 
 def parse_frame(line: bytes) -> tuple[int, str, str | None] | None:
-    """`\\t  ip symbol (dso)` -> (ip, symbol, dso); None when the line is not a frame."""
-    text = line.strip()
-    ip_text, _, rest = text.partition(b" ")
-    try:
-        ip = int(ip_text, 16)
-    except ValueError:
+    """`\t  ip symbol (dso)` -> (ip, symbol, dso); None when the line is not a frame."""
+    parsed = parse_frame_line(line.decode("utf-8", "replace"))
+    if parsed is None or not parsed[0]:
         return None
-    rest = rest.strip()
-    if rest.endswith(b" (deleted))"):  # a file replaced since it was mapped
-        rest = rest[:-11] + b")"
-    dso: str | None = None
-    if rest.endswith(b")"):
-        open_at = rest.rfind(b" (")
-        if open_at >= 0:
-            dso = rest[open_at + 2 : -1].decode("utf-8", "surrogateescape")
-            rest = rest[:open_at]
-        elif rest.startswith(b"("):
-            dso, rest = rest[1:-1].decode("utf-8", "surrogateescape"), b""
-    return ip, rest.decode("utf-8", "replace"), dso
+    address, symbol, dso = parsed
+    return int(address, 16), symbol, dso
 
 
 def frame_for(ip: int, symbol: str, dso: str | None) -> tuple[Frame, bool]:
@@ -95,6 +88,8 @@ class ScriptParser:
         """A frame line as written -> (frame id, is kernel): each distinct line is parsed once."""
         self._header: tuple[float, int] | None = None
         self._frames: list[tuple[int, bool]] = []
+        self.lost = 0
+        """Records the kernel dropped, from `PERF_RECORD_LOST` lines."""
 
     def feed(self, line: bytes) -> bool:
         """Take one line; True when it completed a sample."""
@@ -113,6 +108,11 @@ class ScriptParser:
         if not line.strip():
             return self.end_sample()
         done = self.end_sample()
+        if b"PERF_RECORD_LOST" in line:  # a line of its own, straight before the next header
+            lost = _LOST.search(line)
+            if lost is not None:
+                self.lost += int(lost[1])
+            return done
         m = _HEADER.match(line)
         if m is not None and m[3] != b"0":  # thread 0 is the idle task: left out, as with bcc
             comm = m[1].decode("utf-8", "replace").strip()
@@ -187,6 +187,7 @@ class PerfCollector(Collector):
         self._asm = BatchAssembler()
         self._lock = threading.Lock()
         self._stopped = False
+        self._lost = 0
 
     @property
     def pid(self) -> int | None:
@@ -237,7 +238,7 @@ class PerfCollector(Collector):
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=record_log, pass_fds=(ctl_r, ack_w),
             )
             stdbuf = shutil.which("stdbuf")
-            script = [perf, "script", "-F", SCRIPT_FIELDS, "-i", "-"]
+            script = [perf, "script", "-F", SCRIPT_FIELDS, "--show-lost-events", "-i", "-"]
             assert self._record.stdout is not None
             self._script = subprocess.Popen(
                 [stdbuf, "-oL", *script] if stdbuf else script,
@@ -278,9 +279,9 @@ class PerfCollector(Collector):
             for line in script.stdout:
                 if parser.feed(line) and time.monotonic() - last >= FLUSH_INTERVAL:
                     last = time.monotonic()
-                    self._publish(self._asm.take())
+                    self._publish_lost(parser.lost)
             parser.end_sample()
-            self._publish(self._asm.take())
+            self._publish_lost(parser.lost)
             script.wait()
             record = self._record
             if record is not None:
@@ -297,6 +298,11 @@ class PerfCollector(Collector):
             self.failure = e
         finally:
             self._finished.set()
+
+    def _publish_lost(self, lost: int) -> None:
+        """Queue what is new; a change in the lost count alone is news too."""
+        self._lost = lost
+        self._publish(self._asm.take(lost, force=lost != self.stats.lost))
 
     def stop(self) -> None:
         with self._lock:
@@ -315,7 +321,7 @@ class PerfCollector(Collector):
         self._release()
         if reader is not None and reader is not threading.current_thread():
             reader.join(STOP_TIMEOUT)
-        self._publish(self._asm.take(force=True))
+        self._publish(self._asm.take(self._lost, force=True))
         self._finished.set()
 
     def _release(self) -> None:
