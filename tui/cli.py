@@ -2,7 +2,8 @@
 
     bpfscope [FILE]                      open FILE (or the process picker) in the TUI
     bpfscope convert INPUT -o OUTPUT     convert between profile formats
-    bpfscope top INPUT                   the hottest functions, as a table or JSON
+    bpfscope top INPUT                   the hottest functions, as a table, JSON or markdown
+    bpfscope diff BASE NEW               what changed between two profiles, per function
     bpfscope record (-p PID | -a | -- CMD ...) -o OUTPUT   sample live, headless
 
 Bad input is an expected outcome: one line on stderr naming the file and what is wrong,
@@ -23,10 +24,11 @@ from collectors.formats.detect import LoadError, load_profile
 from collectors.formats.errors import ProfileError
 from collectors.profile import ProfileGroup, Unit
 from collectors.summary import FunctionRow
+from collectors.transforms import Filters
 
 EXIT_OK = 0
 EXIT_USAGE = 2
-SUBCOMMANDS = ("convert", "top", "record")
+SUBCOMMANDS = ("convert", "top", "diff", "record")
 
 
 class UsageError(Exception):
@@ -44,7 +46,9 @@ def _parser_main() -> argparse.ArgumentParser:
         "  bpfscope FILE                     open a profile file",
         epilog="subcommands:\n"
         "  convert INPUT -o OUTPUT [--to speedscope|folded|pprof]   convert a profile\n"
-        "  top INPUT [-n N] [--by self|total] [--json]             hottest functions\n"
+        "  top INPUT [-n N] [--by self|total] [--format table|json|markdown]   hottest functions\n"
+        "  diff BASE NEW [-n N] [--json]                           per-function change, in % of each total\n"
+        "  (top, convert and diff take --focus, --hide, --collapse, --from and --until/--to)\n"
         "  record (-p PID | -a | -- CMD ARGS...) [-F HZ] [-d SECONDS] [--collector bcc|perf] -o OUTPUT\n"
         "                                                          sample live, write a profile\n"
         "run 'bpfscope SUBCOMMAND --help' for each one's options.",
@@ -72,7 +76,48 @@ def _parser_convert() -> argparse.ArgumentParser:
     p.add_argument("input", help="the profile to read")
     p.add_argument("-o", "--output", required=True, help="where to write ('-' for stdout)")
     p.add_argument("--to", choices=("speedscope", "folded", "pprof"), help="output format")
+    _add_filter_options(p, to_is_time=False)
     return p
+
+
+def _add_filter_options(p: argparse.ArgumentParser, to_is_time: bool = True) -> None:
+    """--focus/--hide/--collapse/--from/--until: applied to every profile (thread) of a file."""
+    g = p.add_argument_group("filters (PAT: a case-insensitive part of a function's name or file, "
+                             "or re:REGEX)")
+    g.add_argument("--focus", metavar="PAT", help="only stacks through a matching function, re-rooted there")
+    g.add_argument("--hide", metavar="PAT", action="append", default=[],
+                   help="drop matching frames; their time goes to the caller (repeatable)")
+    g.add_argument("--collapse", metavar="PAT", action="append", default=[],
+                   help="merge consecutive matching frames into one frame named PAT (repeatable)")
+    g.add_argument("--from", dest="start_s", type=float, metavar="S",
+                   help="only samples from S seconds after the first one (needs sample times)")
+    until = ("--until", "--to") if to_is_time else ("--until",)
+    g.add_argument(*until, dest="end_s", type=float, metavar="S",
+                   help="only samples before S seconds after the first one (needs sample times)")
+
+
+def _filters(ns: argparse.Namespace) -> Filters:
+    """The filters asked for, checked before any file is read (a bad pattern fails fast)."""
+    from collectors.transforms import frame_matcher
+
+    for pattern in (*([ns.focus] if ns.focus is not None else []), *ns.hide, *ns.collapse):
+        frame_matcher(pattern)
+    if ns.start_s is not None and ns.end_s is not None and not ns.start_s < ns.end_s:
+        raise UsageError(f"--from {ns.start_s:g} must be before --until {ns.end_s:g}")
+    return Filters(focus=ns.focus, hide=tuple(ns.hide), collapse=tuple(ns.collapse),
+                   start_s=ns.start_s, end_s=ns.end_s)
+
+
+def _load_filtered(path: str, filters: Filters) -> ProfileGroup:
+    from collectors.transforms import apply_filters
+
+    group = _load(path)
+    if not filters:
+        return group
+    try:
+        return apply_filters(group, filters)
+    except ProfileError as e:
+        raise UsageError(f"{path}: {e}") from None
 
 
 def _parser_top() -> argparse.ArgumentParser:
@@ -83,7 +128,24 @@ def _parser_top() -> argparse.ArgumentParser:
     p.add_argument("input", help="the profile to read")
     p.add_argument("-n", type=int, default=20, metavar="N", help="how many functions (default 20; 0 for all)")
     p.add_argument("--by", choices=("self", "total"), default="self", help="sort by self or total (default self)")
+    p.add_argument("--format", choices=("table", "json", "markdown"), default="table",
+                   help="a table (default), a JSON array, or a GitHub markdown table")
+    p.add_argument("--json", dest="format", action="store_const", const="json", help="the same as --format json")
+    _add_filter_options(p)
+    return p
+
+
+def _parser_diff() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="bpfscope diff",
+        description="Compare two profiles function by function: self and total in percent of each file's "
+        "total (all threads), with the change, largest change of total first.",
+    )
+    p.add_argument("base", help="the profile before")
+    p.add_argument("new", help="the profile after")
+    p.add_argument("-n", type=int, default=20, metavar="N", help="how many functions (default 20; 0 for all)")
     p.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    _add_filter_options(p)
     return p
 
 
@@ -119,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _convert(_parser_convert().parse_args(rest))
             if command == "record":
                 return _record(rest)
+            if command == "diff":
+                return _diff(_parser_diff().parse_args(rest))
             return _top(_parser_top().parse_args(rest))
         return _open_tui(args)
     except (UsageError, LoadError, ProfileError) as e:
@@ -162,7 +226,10 @@ def _convert(ns: argparse.Namespace) -> int:
     from collectors.formats.output import format_for_path, save_profile
 
     fmt = format_for_path(ns.output, ns.to)  # before reading: a bad name fails fast
-    group = _load(ns.input)
+    filters = _filters(ns)
+    group = _load_filtered(ns.input, filters)
+    if filters and not any(p.sample_count for p in group.profiles):
+        raise UsageError(f"{ns.input}: no samples are left after the filters; nothing to write")
     try:
         save_profile(group, ns.output, fmt)
     except OSError as e:
@@ -175,13 +242,68 @@ def _top(ns: argparse.Namespace) -> int:
 
     if ns.n < 0:
         raise UsageError("-n must be 0 or more")
-    group = _load(ns.input)
+    group = _load_filtered(ns.input, _filters(ns))
     rows = top_functions(group, ns.by, ns.n or None)
+    if ns.format == "json":
+        json.dump([r.as_json() for r in rows], sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    if ns.format == "markdown":
+        sys.stdout.write(_top_markdown(rows, group_unit(group)))
+        return EXIT_OK
+    _print_top_table(group, rows, group_unit(group), ns.by)
+    return EXIT_OK
+
+
+def _markdown_cell(text: str) -> str:
+    """`text` safe inside a GitHub table cell: control characters shown, markup characters escaped."""
+    from collectors.safe_text import printable
+
+    text = printable(text).replace("\\", "\\\\")
+    for c in "|`*_[]<>":
+        text = text.replace(c, "\\" + c)
+    return text
+
+
+def _top_markdown(rows: list[FunctionRow], unit: Unit) -> str:
+    from collectors.units import format_value
+
+    lines = ["| function | self | self % | total | total % |", "| --- | ---: | ---: | ---: | ---: |"]
+    lines.extend(f"| {_markdown_cell(r.name)} | {format_value(r.self, unit)} | {r.self_pct:.2f} "
+                 f"| {format_value(r.total, unit)} | {r.total_pct:.2f} |" for r in rows)
+    return "\n".join(lines) + "\n"
+
+
+def _diff(ns: argparse.Namespace) -> int:
+    from collectors.diff import diff_functions
+
+    if ns.n < 0:
+        raise UsageError("-n must be 0 or more")
+    filters = _filters(ns)
+    base = _load_filtered(ns.base, filters)
+    new = _load_filtered(ns.new, filters)
+    rows = diff_functions(base, new, ns.n or None)
     if ns.json:
         json.dump([r.as_json() for r in rows], sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         return EXIT_OK
-    _print_top_table(group, rows, group_unit(group), ns.by)
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from collectors.safe_text import printable
+
+    table = Table(title=Text(f"{printable(ns.base)} -> {printable(ns.new)}: change in % of each total"),
+                  title_justify="left")
+    for column in ("total % base", "total % new", "total Δ", "self % base", "self % new", "self Δ"):
+        table.add_column(column, justify="right")
+    table.add_column("function", overflow="fold")
+    table.add_column("file", overflow="fold")
+    for r in rows:
+        table.add_row(f"{r.total_pct_base:.2f}", f"{r.total_pct_new:.2f}", f"{r.total_pct_delta:+.2f}",
+                      f"{r.self_pct_base:.2f}", f"{r.self_pct_new:.2f}", f"{r.self_pct_delta:+.2f}",
+                      Text(printable(r.name)), Text(printable(r.file or "")))
+    Console(highlight=False).print(table)
     return EXIT_OK
 
 
