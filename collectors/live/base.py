@@ -23,8 +23,12 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from collectors.profile import Frame
+
+if TYPE_CHECKING:
+    from collectors.live.command import HeldCommand
 
 DEFAULT_FREQUENCY = 99
 MAX_FREQUENCY = 10_000
@@ -166,6 +170,7 @@ class Collector(abc.ABC):
             raise CollectorError(f"the sampling rate must be 1 to {MAX_FREQUENCY} Hz, not {frequency}")
         self.target = target
         self.frequency = frequency
+        self._command: HeldCommand | None = None
         self.io = io or CommandIO()
         self.start_ns = 0
         """`time.monotonic_ns()` when sampling began: sample times count from it."""
@@ -190,9 +195,16 @@ class Collector(abc.ABC):
         """Stop sampling, release every kernel resource and queue the last batch."""
 
     @property
-    @abc.abstractmethod
     def pid(self) -> int | None:
         """The process sampled (the launched command's, once started); None for all processes."""
+        if self._command is not None:
+            return self._command.pid
+        return self.target.pid
+
+    @property
+    def command(self) -> HeldCommand | None:
+        """The command launched for a `Target.for_command`, once started."""
+        return self._command
 
     def describe(self) -> str:
         """`bcc (eBPF) sampling PID 42 at 99 Hz`, for status lines."""

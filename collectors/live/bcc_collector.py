@@ -449,7 +449,6 @@ class BccCollector(Collector):
         self._bcc: Any = None
         self._bpf: Any = None
         self._counters: Any = None
-        self._command: HeldCommand | None = None
         self._asm = BatchAssembler()
         self._symbols: _Symbolizer | None = None
         self._records: list[bytes] = []
@@ -460,16 +459,6 @@ class BccCollector(Collector):
         self._worker: threading.Thread | None = None
         self._stopped = False
         self.compile_seconds = 0.0
-
-    @property
-    def pid(self) -> int | None:
-        if self._command is not None:
-            return self._command.pid
-        return self.target.pid
-
-    @property
-    def command(self) -> HeldCommand | None:
-        return self._command
 
     # --- start --------------------------------------------------------------------------
 

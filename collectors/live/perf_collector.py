@@ -178,7 +178,6 @@ class PerfCollector(Collector):
 
     def __init__(self, target: Target, frequency: int = DEFAULT_FREQUENCY, io: CommandIO | None = None) -> None:
         super().__init__(target, frequency, io)
-        self._command: HeldCommand | None = None
         self._record: subprocess.Popen[bytes] | None = None
         self._script: subprocess.Popen[bytes] | None = None
         self._logs: list[IO[bytes]] = []
@@ -188,16 +187,6 @@ class PerfCollector(Collector):
         self._lock = threading.Lock()
         self._stopped = False
         self._lost = 0
-
-    @property
-    def pid(self) -> int | None:
-        if self._command is not None:
-            return self._command.pid
-        return self.target.pid
-
-    @property
-    def command(self) -> HeldCommand | None:
-        return self._command
 
     def start(self) -> None:
         reason = perf_unavailable_reason(self.target)
