@@ -361,7 +361,8 @@ async def test_real_collector_shows_the_hot_function_and_leaves_no_bpf_program(t
     finally:
         proc.kill()
         proc.wait()
-    assert our_programs() == before
+    # Programs of another run on this machine may come and go meanwhile: what matters is that none of ours stays.
+    assert not (our_programs() - before)
 
 
 def _walk(graph: FlameGraph) -> list[FlameNode]:

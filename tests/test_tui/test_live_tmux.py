@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.test_collectors.live.helpers import our_programs
 from tests.test_collectors.live.workloads import build
+from tests.tmux import Tmux
 
 TIMEOUT = 30.0
 BPFSCOPE = Path(sys.executable).parent / "bpfscope"
@@ -51,40 +50,11 @@ int main(void) {
 """
 
 
-class Tmux:
-    """A tmux server of our own (`-L`), so the test never touches a user's sessions."""
-
-    def __init__(self) -> None:
-        self.socket = f"bpfscope-live-{uuid.uuid4().hex[:8]}"
-
-    def run(self, *args: str) -> str:
-        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True)
-        return done.stdout
-
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", "live")
-
-    def wait_for(self, ok: Callable[[str], bool], what: str) -> str:
-        deadline = time.monotonic() + TIMEOUT
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if ok(screen):
-                return screen
-            time.sleep(0.1)
-        pytest.fail(f"no {what} within {TIMEOUT:.0f} s; the screen was:\n{screen}")
-
-    def kill(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False)
-
-
 @pytest.fixture
 def tmux() -> Iterator[Tmux]:
-    if shutil.which("tmux") is None:
-        pytest.fail("tmux is not installed (the live end-to-end test needs a real terminal)")
     if os.geteuid() != 0:
         pytest.fail("the live end-to-end test needs root (bcc); CI runs as root")
-    server = Tmux()
+    server = Tmux("live", TIMEOUT)
     try:
         yield server
     finally:
@@ -139,9 +109,9 @@ def test_live_profile_of_a_command_in_a_real_terminal(tmux: Tmux, short_dir: Pat
     screen = tmux.screen()
     assert STRAY not in screen, f"the command's output reached the screen:\n{screen}"
 
-    tmux.run("send-keys", "-t", "live", "x")
+    tmux.keys("x")
     tmux.wait_for(lambda s: "stopped" in status_line(s), "`stopped` in the status line")
-    tmux.run("send-keys", "-t", "live", "q")
+    tmux.keys("q")
 
     deadline = time.monotonic() + TIMEOUT
     while not (exited.exists() and exited.read_text().strip()) and time.monotonic() < deadline:

@@ -4,59 +4,24 @@ driven by keys, read back with `capture-pane`, until `q` ends the process.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from importlib.resources import as_file, files
 from pathlib import Path
 
 import pytest
 
 from collectors.formats.detect import load_profile
+from tests.tmux import Tmux
 
 TIMEOUT = 20.0
 ROWS = 24
 BPFSCOPE = Path(sys.executable).parent / "bpfscope"
 
 
-class Tmux:
-    """A tmux server of our own (`-L`), so the test never touches a user's sessions."""
-
-    def __init__(self) -> None:
-        self.socket = f"bpfscope-e2e-{uuid.uuid4().hex[:8]}"
-
-    def run(self, *args: str) -> str:
-        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True)
-        return done.stdout
-
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", "e2e")
-
-    def keys(self, *keys: str, literal: bool = False) -> None:
-        self.run("send-keys", "-t", "e2e", *(["-l"] if literal else []), *keys)
-
-    def wait_for(self, ok: Callable[[str], bool], what: str) -> str:
-        deadline = time.monotonic() + TIMEOUT
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if ok(screen):
-                return screen
-            time.sleep(0.05)
-        pytest.fail(f"no {what} within {TIMEOUT:.0f} s; the screen was:\n{screen}")
-
-    def kill(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False)
-
-
 @pytest.fixture
 def tmux() -> Iterator[Tmux]:
-    if shutil.which("tmux") is None:
-        pytest.fail("tmux is not installed (the end-to-end test needs a real terminal)")
-    server = Tmux()
+    server = Tmux("e2e", TIMEOUT)
     try:
         yield server
     finally:
