@@ -31,47 +31,11 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.test_collectors.live.workloads import THREADS, build  # noqa: E402
 
 TARGETS = {"cpu_percent_99hz": 2.0, "cpu_percent_999hz": 5.0}
-
-BUSY_C = r"""
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
-
-static volatile unsigned long sink;
-static volatile int stop;
-
-__attribute__((noinline)) void spin(unsigned long n) {
-    volatile unsigned long acc = 0;
-    for (unsigned long i = 0; i < n; i++)
-        acc += i;
-    sink += acc;
-}
-
-__attribute__((noinline)) void *worker(void *arg) {
-    (void)arg;
-    while (!stop)
-        spin(100000);
-    return NULL;
-}
-
-/* Two threads spin for argv[1] seconds; main prints `ready` and sleeps. */
-int main(int argc, char **argv) {
-    double secs = argc > 1 ? atof(argv[1]) : 5.0;
-    pthread_t t[2];
-    for (int i = 0; i < 2; i++)
-        pthread_create(&t[i], NULL, worker, NULL);
-    puts("ready");
-    fflush(stdout);
-    usleep((useconds_t)(secs * 1e6));
-    stop = 1;
-    for (int i = 0; i < 2; i++)
-        pthread_join(t[i], NULL);
-    return 0;
-}
-"""
 
 # Runs in a fresh interpreter so that RSS is the measured collector's alone.
 ONE = r"""
@@ -104,7 +68,7 @@ def rss():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * page
 
-work = subprocess.Popen([busy, str(secs + 30)], stdout=subprocess.PIPE, text=True)
+work = subprocess.Popen([busy, str(secs + 30), "2"], stdout=subprocess.PIPE, text=True)
 work.stdout.readline()
 c = make_collector(which, Target.for_pid(work.pid), freq)
 try:
@@ -146,15 +110,6 @@ print(json.dumps(out))
 """
 
 
-def build_busy(directory: Path) -> Path:
-    source = directory / "busy.c"
-    source.write_text(BUSY_C)
-    binary = directory / "busy"
-    subprocess.run(["gcc", "-O1", "-fno-omit-frame-pointer", "-pthread", "-o", str(binary), str(source)],
-                   check=True)
-    return binary
-
-
 def measure(which: str, frequency: int, seconds: float, busy: Path) -> dict[str, object]:
     r = subprocess.run([sys.executable, "-c", ONE, which, str(frequency), str(seconds), str(busy)],
                        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -169,7 +124,7 @@ def measure(which: str, frequency: int, seconds: float, busy: Path) -> dict[str,
 def run(seconds: float, collectors: list[str], rates: list[int]) -> dict[str, object]:
     results: dict[str, object] = {"workload": "2 threads spinning (both CPUs busy)", "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="bpfscope-bench-") as tmp:
-        busy = build_busy(Path(tmp))
+        busy = build(Path(tmp), "busy", THREADS)  # the live tests' workload, with 2 threads
         for which in collectors:
             for hz in rates:
                 results[f"{which}_{hz}hz"] = measure(which, hz, seconds, busy)
