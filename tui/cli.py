@@ -307,6 +307,14 @@ def _diff(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _split_command(args: list[str]) -> tuple[list[str], list[str]]:
+    """bpfscope's own arguments, and the command after `--` (empty when there is none)."""
+    if "--" not in args:
+        return args, []
+    cut = args.index("--")
+    return args[:cut], args[cut + 1 :]
+
+
 def _record(args: list[str]) -> int:
     import os
 
@@ -314,10 +322,7 @@ def _record(args: list[str]) -> int:
     from collectors.live.base import CollectorError, CommandIO, Target
     from collectors.live.record import record
 
-    command: list[str] = []
-    if "--" in args:
-        cut = args.index("--")
-        args, command = args[:cut], args[cut + 1 :]
+    args, command = _split_command(args)
     parser = _parser_record()
     ns = parser.parse_args(args)
     if sum((ns.pid is not None, ns.all, bool(command))) != 1:
@@ -378,10 +383,7 @@ def _print_top_table(group: ProfileGroup, rows: list[FunctionRow], unit: Unit, b
 
 
 def _open_tui(args: list[str]) -> int:
-    command: list[str] = []
-    if "--" in args:
-        cut = args.index("--")
-        args, command = args[:cut], args[cut + 1 :]
+    args, command = _split_command(args)
     parser = _parser_main()
     ns = parser.parse_args(args)
     if ns.file is not None:
