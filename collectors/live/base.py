@@ -171,6 +171,8 @@ class Collector(abc.ABC):
         self.target = target
         self.frequency = frequency
         self._command: HeldCommand | None = None
+        self._stop_lock = threading.Lock()
+        self._stopped = False
         self.io = io or CommandIO()
         self.start_ns = 0
         """`time.monotonic_ns()` when sampling began: sample times count from it."""
@@ -193,6 +195,15 @@ class Collector(abc.ABC):
     @abc.abstractmethod
     def stop(self) -> None:
         """Stop sampling, release every kernel resource and queue the last batch."""
+
+    def _claim_stop(self) -> bool:
+        """Mark the collector stopped; True for the one caller that must do the stopping."""
+        with self._stop_lock:
+            if self._stopped:
+                return False
+            self._stopped = True
+            self.stop_ns = time.monotonic_ns()
+            return True
 
     @property
     def pid(self) -> int | None:

@@ -455,9 +455,7 @@ class BccCollector(Collector):
         self._comms: dict[bytes, str] = {}
         self._stack_errors = 0
         self._halt = threading.Event()
-        self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
-        self._stopped = False
         self.compile_seconds = 0.0
 
     # --- start --------------------------------------------------------------------------
@@ -591,11 +589,8 @@ class BccCollector(Collector):
     # --- stop ---------------------------------------------------------------------------
 
     def stop(self) -> None:
-        with self._lock:
-            if self._stopped:
-                return
-            self._stopped = True
-            self.stop_ns = time.monotonic_ns()
+        if not self._claim_stop():
+            return
         self._halt.set()
         if self._worker is not None and self._worker is not threading.current_thread():
             self._worker.join()

@@ -184,8 +184,6 @@ class PerfCollector(Collector):
         self._control = -1
         self._reader: threading.Thread | None = None
         self._asm = BatchAssembler()
-        self._lock = threading.Lock()
-        self._stopped = False
         self._lost = 0
 
     def start(self) -> None:
@@ -294,11 +292,8 @@ class PerfCollector(Collector):
         self._publish(self._asm.take(lost, force=lost != self.stats.lost))
 
     def stop(self) -> None:
-        with self._lock:
-            if self._stopped:
-                return
-            self._stopped = True
-            self.stop_ns = time.monotonic_ns()
+        if not self._claim_stop():
+            return
         record = self._record
         if record is not None and record.poll() is None:
             # SIGINT: perf record writes out what it has and exits; perf script then sees the end.
