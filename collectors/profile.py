@@ -161,6 +161,9 @@ class Profile:
     end_value: float | None = None
     sample_period: float | None = None
     """Seconds one sample stands for, when known (live capture at F Hz: 1/F)."""
+    time_kind: str | None = None
+    """What the weights measure, when a capture says: ON_CPU (sampled while running) or
+    OFF_CPU (time spent switched out: blocked, sleeping, waiting); None for plain profiles."""
 
     def add_sample(self, stack: Iterable[int], weight: float = 1.0, time: float | None = None) -> None:
         """Append a sample given its frame ids root-first."""
@@ -217,7 +220,12 @@ class Profile:
         """An empty profile with this one's metadata (for filtered or transformed copies)."""
         return Profile(name=self.name if name is None else name, frames=self.frames, unit=self.unit,
                        pid=self.pid, tid=self.tid, start_value=self.start_value,
-                       end_value=self.end_value, sample_period=self.sample_period)
+                       end_value=self.end_value, sample_period=self.sample_period,
+                       time_kind=self.time_kind)
+
+
+ON_CPU = "on-cpu"
+OFF_CPU = "off-cpu"
 
 
 @dataclass(eq=False)
@@ -256,7 +264,9 @@ def merge_profiles(group: ProfileGroup, name: str = "all threads") -> Profile:
     """
     units = {p.unit for p in group.profiles}
     unit = units.pop() if len(units) == 1 else Unit.NONE
-    merged = Profile(name=name, frames=group.frames, unit=unit)
+    kinds = {p.time_kind for p in group.profiles}
+    merged = Profile(name=name, frames=group.frames, unit=unit,
+                     time_kind=kinds.pop() if len(kinds) == 1 else None)
     timed = bool(group.profiles) and all(p.times is not None for p in group.profiles)
     if timed:
         rows: list[tuple[float, int, tuple[int, ...], float]] = []
