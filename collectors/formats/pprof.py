@@ -20,7 +20,7 @@ wrong number of values) is an error rather than silently skipped.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
@@ -169,11 +169,45 @@ def read_bytes(data: bytes, name: str = "profile") -> ProfileGroup:
 
     group = ProfileGroup(name=name)
     # A location with many inlined lines, repeated in every sample, multiplies: hence a budget.
-    profile = StackBudget().attach(group.new_profile(name, unit))
-    profile.sample_period = _sample_period(message, strings)
+    budget = StackBudget()
+    period = _sample_period(message, strings)
+    thread_key = _string_index(strings, THREAD_LABEL)
+    name_key = _string_index(strings, THREAD_NAME_LABEL)
+    profiles: dict[tuple[int, str] | None, Profile] = {}
+
+    def profile_for(sample: Any | None) -> Profile:
+        """One profile per thread label (as we write them), else one for the file."""
+        key: tuple[int, str] | None = None
+        if thread_key is not None and sample is not None:
+            tid = next((lb.num for lb in sample.label if lb.key == thread_key), None)
+            if tid is not None:
+                tname = next((_string(strings, lb.str) for lb in sample.label if lb.key == name_key), "")
+                key = (tid, tname)
+        profile = profiles.get(key)
+        if profile is None:
+            title = name if key is None else (key[1] or f"{name} (tid {key[0]})")
+            profile = profiles[key] = budget.attach(group.new_profile(title, unit))
+            profile.sample_period = period
+            if key is not None:
+                profile.tid = key[0]
+        return profile
+
     location_frames = _location_frames(message, strings, group)
-    _add_samples(message, profile, location_frames, index, len(types))
+    _add_samples(message, profile_for, location_frames, index, len(types))
+    if not group.profiles:
+        profile_for(None)
     return group
+
+
+THREAD_LABEL = "thread"
+THREAD_NAME_LABEL = "thread_name"
+
+
+def _string_index(strings: Sequence[str], text: str) -> int | None:
+    for i, candidate in enumerate(strings):
+        if candidate == text:
+            return i
+    return None
 
 
 def _string(strings: Sequence[str], index: int) -> str:
@@ -254,14 +288,13 @@ def _location_frames(message: Any, strings: Sequence[str], group: ProfileGroup) 
     return out
 
 
-def _add_samples(message: Any, profile: Profile, location_frames: dict[int, tuple[int, ...]],
+def _add_samples(message: Any, profile_for: Callable[[Any], Profile], location_frames: dict[int, tuple[int, ...]],
                  index: int, n_types: int) -> None:
-    intern = profile.stacks.intern
-    add = profile.add_stack_sample
     single = all(len(ids) == 1 for ids in location_frames.values())
     leaf_first: dict[int, int] = {loc: ids[0] for loc, ids in location_frames.items()} if single else {}
-    # Samples repeat stacks: resolve each distinct list of location ids once.
-    stack_of: dict[tuple[int, ...], int] = {}
+    # Samples repeat stacks: resolve each distinct list of location ids once (per profile:
+    # each has its own stack table).
+    stack_of: dict[tuple[int, tuple[int, ...]], int] = {}
     for sample in message.sample:
         values = sample.value
         if len(values) != n_types:
@@ -269,8 +302,9 @@ def _add_samples(message: Any, profile: Profile, location_frames: dict[int, tupl
         value = values[index]
         if value < 0:
             raise ProfileError(f"a sample has the negative value {value} (diff profiles are not supported)")
+        profile = profile_for(sample)
         key = tuple(sample.location_id)
-        sid = stack_of.get(key)
+        sid = stack_of.get((id(profile), key))
         if sid is None:
             try:
                 if single:
@@ -280,8 +314,8 @@ def _add_samples(message: Any, profile: Profile, location_frames: dict[int, tupl
             except KeyError as e:
                 problem = f"a sample refers to location {e.args[0]}, which the profile lacks"
                 raise ProfileError(problem) from None
-            sid = stack_of[key] = intern(stack)
-        add(sid, float(value))
+            sid = stack_of[(id(profile), key)] = profile.stacks.intern(stack)
+        profile.add_stack_sample(sid, float(value))
 
 
 # --- writing --------------------------------------------------------------------------
@@ -310,7 +344,8 @@ def write(group: ProfileGroup) -> bytes:
         message.period = round(period * 1e9)
 
     used: set[int] = set()
-    thread_key = s("thread")
+    thread_key = s(THREAD_LABEL)
+    name_key = s(THREAD_NAME_LABEL)
     for profile in group.profiles:
         tid = profile.tid if profile.tid is not None and -_INT64_MAX <= profile.tid <= _INT64_MAX else None
         # Time units are all written as nanoseconds.
@@ -331,6 +366,7 @@ def write(group: ProfileGroup) -> bytes:
             sample = message.sample.add(location_id=locations, value=[round(scaled)])
             if tid is not None:
                 sample.label.add(key=thread_key, num=tid)
+                sample.label.add(key=name_key, str=s(profile.name))
 
     kernel_mapping = 0
     frames = group.frames

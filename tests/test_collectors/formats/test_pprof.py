@@ -263,19 +263,31 @@ def two_thread_group() -> ProfileGroup:
     return group
 
 
-def test_two_threads_round_trip_totals() -> None:
-    """Both threads' samples are written; reading back, the function totals are their sum."""
+def test_two_threads_round_trip_as_two_profiles() -> None:
+    """Each thread's samples come back as a profile of their own, with its name, tid and totals."""
     back = round_trip(two_thread_group())
-    totals = profile_function_totals(back.profiles[0])
-    assert {back.frames[fid].name: w for fid, w in totals.total.items()} == {"main": 7.0, "work": 5.0}
+    assert [(p.name, p.tid) for p in back.profiles] == [("thread 101", 101), ("thread 102", 102)]
+    names = [{back.frames[fid].name: w for fid, w in profile_function_totals(p).total.items()}
+             for p in back.profiles]
+    assert names == [{"main": 3.0, "work": 1.0}, {"main": 4.0, "work": 4.0}]
 
 
-def test_samples_carry_a_thread_label_with_the_tid() -> None:
-    """Each sample has a `thread` label holding its profile's tid."""
+def test_samples_carry_thread_labels() -> None:
+    """Each sample has a `thread` label holding its profile's tid and a `thread_name` with its name."""
     m: Any = pprof.ProfileMessage.FromString(gzip.decompress(pprof.write(two_thread_group())))
     strings = list(m.string_table)
-    tids = [[(strings[lb.key], lb.num) for lb in s.label] for s in m.sample]
-    assert tids == [[("thread", 101)], [("thread", 101)], [("thread", 102)]]
+    labels = [[(strings[lb.key], lb.num or strings[lb.str]) for lb in s.label] for s in m.sample]
+    assert labels == [[("thread", 101), ("thread_name", "thread 101")]] * 2 + [
+        [("thread", 102), ("thread_name", "thread 102")]]
+
+
+def test_unlabelled_samples_stay_one_profile() -> None:
+    """A pprof file without thread labels (Go's, say) is one profile named after the file."""
+    group = ProfileGroup(name="one")
+    p = group.new_profile("one", Unit.NONE)
+    p.add_sample((group.frames.intern(Frame("f")),), 2.0)
+    back = round_trip(group)
+    assert [(q.name, q.tid, q.total_weight()) for q in back.profiles] == [("one", None, 2.0)]
 
 
 def test_time_units_are_written_as_nanoseconds() -> None:
