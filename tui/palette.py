@@ -14,11 +14,18 @@ label's foreground is chosen for the colour the terminal will really show:
 - `mono` (`NO_COLOR`): Textual turns every colour to its grey; text black or white by that
   grey's luminance. The selection (reverse, bold), matches (bold, underline) and kernel
   frames (italic) are told apart by attributes, not colour.
+
+Two more looks live here. Cells outside a selected time range (`outside_range_style`) keep
+their colour as text on the plain background. A differential flame graph colours a frame by
+the change of its share (`diff_style`, `diff_legend`): red-ish grew, blue-ish shrank, grey
+about the same, stronger for larger changes; 16 colours use exact ANSI reds, blue/cyan and
+grey; under `NO_COLOR` grew is a light fill with bold text, shrank a dark fill, same mid grey.
 """
 
 from __future__ import annotations
 
 import colorsys
+import math
 import zlib
 from functools import lru_cache
 from typing import Literal
@@ -27,6 +34,7 @@ from rich._palettes import STANDARD_PALETTE
 from rich.color import Color, ColorSystem
 from rich.color_triplet import ColorTriplet
 from rich.style import Style
+from rich.text import Text
 
 from collectors.profile import Frame, FrameKind
 
@@ -136,3 +144,81 @@ def frame_style(frame: Frame, *, dimmed: bool = False, mode: ColorMode = "trueco
         return Style(color=_DIM_FG, bgcolor=_DIM_BG, italic=kernel)
     fg, bg = frame_colors(frame.name, kernel, mode)
     return Style(color=fg, bgcolor=bg, italic=kernel)
+
+
+# --- outside a selected time range ------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def outside_range_style(style: Style, background: Color | None) -> Style:
+    """How a cell outside the selected time range is drawn: its fill colour becomes the text
+    colour on the pane's own background. The range reads apart from the rest in every mode
+    (under `NO_COLOR`: filled grey cells inside, grey text on the plain background outside)
+    and apart from search dimming, which keeps a grey fill. Attributes are kept."""
+    fg = style.bgcolor if style.bgcolor is not None and style.bgcolor != background else style.color
+    return style + Style(color=fg, bgcolor=background)
+
+
+# --- differential flame graphs ------------------------------------------------------------
+
+DIFF_SAME = 0.05
+"""A change below this fraction of the scale is drawn as "same"."""
+_DIFF_STEPS = 4
+_DIFF_GREY = (150, 150, 150)
+_DIFF_GREW = (215, 48, 39)  # red
+_DIFF_SHRANK = (49, 104, 216)  # blue
+# 16 colours: (weaker, stronger) change. Bright red / red; cyan / blue.
+_DIFF_ANSI_GREW = (9, 1)
+_DIFF_ANSI_SHRANK = (6, 4)
+_DIFF_ANSI_SAME = 7
+# NO_COLOR: three greys far apart (Textual shows every colour as its grey), grew also bold.
+_DIFF_MONO = {1: (235, 235, 235), 0: (150, 150, 150), -1: (60, 60, 60)}
+
+
+def _diff_level(delta: float, scale: float) -> tuple[int, int]:
+    """(direction -1/0/1, strength 1.._DIFF_STEPS) of a change, quantised so styles cache."""
+    if not (scale > 0 and math.isfinite(delta)):
+        return 0, 0
+    t = min(1.0, abs(delta) / scale)
+    if t < DIFF_SAME:
+        return 0, 0
+    return (1 if delta > 0 else -1), max(1, math.ceil(t * _DIFF_STEPS))
+
+
+def diff_style(delta: float, scale: float, mode: ColorMode) -> Style:
+    """The style of a frame whose share changed by `delta` (new minus base, any unit) when
+    a change of `scale` or more is the strongest colour: red-ish for grew, blue-ish for
+    shrank, grey for about the same (below `DIFF_SAME` of the scale). Text is black or white
+    by the contrast with the background the terminal will really show. Under `NO_COLOR`
+    the fill is light grey and the text bold for grew, dark grey for shrank, mid grey for same."""
+    direction, strength = _diff_level(delta, scale)
+    return _diff_style(direction, strength, mode)
+
+
+@lru_cache(maxsize=64)
+def _diff_style(direction: int, strength: int, mode: ColorMode) -> Style:
+    if mode == "mono":
+        bg = Color.from_rgb(*_DIFF_MONO[direction])
+    elif mode == "standard":
+        if direction == 0:
+            number = _DIFF_ANSI_SAME
+        else:
+            weak, strong = _DIFF_ANSI_GREW if direction > 0 else _DIFF_ANSI_SHRANK
+            number = strong if strength > _DIFF_STEPS // 2 else weak
+        bg = _ansi_exact(number)
+    else:
+        target = _DIFF_GREW if direction > 0 else _DIFF_SHRANK
+        t = strength / _DIFF_STEPS
+        bg = Color.from_rgb(*(g + (c - g) * t for g, c in zip(_DIFF_GREY, target, strict=True)))
+    return Style(color=_text_on(bg, mode), bgcolor=bg, bold=mode == "mono" and direction > 0)
+
+
+def diff_legend(mode: ColorMode) -> Text:
+    """"shrank same grew", each word on the colour it names (the strongest change)."""
+    return Text.assemble(
+        (" shrank ", _diff_style(-1, _DIFF_STEPS, mode)),
+        " ",
+        (" same ", _diff_style(0, 0, mode)),
+        " ",
+        (" grew ", _diff_style(1, _DIFF_STEPS, mode)),
+    )

@@ -3,8 +3,14 @@
 The widget shows a `FlameModel` through a zoom stack of viewports. Rows come from
 `tui.views.layout_rows` (cached per model, viewport and width); each row is rendered to a
 `Strip` cached under everything that changes its pixels (layout, row, the selection if it is
-in that row, the search generation), and a selection change repaints only the two rows
-involved.
+in that row, the search and colour generations, the selected time range's cells), and a
+selection change repaints only the two rows involved.
+
+In Time Order (`time_axis=True`) a time range `[start, end)` can be selected, in the model's
+x units; it survives zooming, panning and `update_model`. Cells outside it are drawn as
+coloured text on the plain background (`tui.palette.outside_range_style`). Setting or
+changing it posts `RangeSelected`, clearing it `RangeCleared`; `Esc` clears it before it
+zooms out. `set_colorer` replaces the palette colour of each frame (the differential view).
 
 | Key                 | Action                                         |
 |---------------------|------------------------------------------------|
@@ -14,10 +20,15 @@ involved.
 | `Esc`/`Backspace`   | back one zoom step                              |
 | `0`/`Home`          | whole profile                                   |
 | `+`/`-`, `,`/`.`    | zoom in/out around the selection, pan (time)    |
+| `[` / `]`           | time range starts at / ends at the selected frame (a new range: the frame) |
+| `{` / `}`           | move the range edge set last left / right by 1/20 of the visible width |
+| drag                | select a time range (Time Order; a plain click selects a frame) |
+| `Esc`/`Backspace`   | with a time range: clear it (then zoom out as above) |
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -31,27 +42,43 @@ from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from collectors.profile import FrameTable
+from collectors.profile import FrameKind, FrameTable
 from collectors.safe_text import printable
-from tui.palette import ColorMode, color_mode, frame_style
+from tui.palette import ColorMode, color_mode, frame_style, outside_range_style
 from tui.views import (
     FlameModel,
     FlameNode,
     Span,
+    TimeRange,
     Viewport,
+    clamp_range,
     clamp_view,
+    column_x,
     find_path,
     find_span,
     fit_label,
     layout_rows,
     node_path,
+    nudged_range,
     panned_view,
+    range_columns,
+    range_with_end,
+    range_with_start,
     scaled_view,
     span_at,
     zoom_view,
 )
 
-TIME_ACTIONS = frozenset({"time_zoom_in", "time_zoom_out", "pan_left", "pan_right"})
+TIME_ACTIONS = frozenset({
+    "time_zoom_in", "time_zoom_out", "pan_left", "pan_right",
+    "range_start", "range_end", "nudge_left", "nudge_right",
+})
+
+NUDGE_FRACTION = 1 / 20
+"""`{` / `}` move a range edge by this fraction of the visible width."""
+
+Colorer = Callable[[FlameNode], Style | None]
+"""A frame's style in place of the palette's (None: the palette's)."""
 
 
 class FlameGraph(ScrollView, can_focus=True):
@@ -78,7 +105,40 @@ class FlameGraph(ScrollView, can_focus=True):
         Binding("minus", "time_zoom_out", "Zoom out", tooltip="Time Order: zoom out", key_display="-", show=False),
         Binding("comma", "pan_left", "Pan left", tooltip="Time Order: pan left", show=False),
         Binding("full_stop", "pan_right", "Pan right", tooltip="Time Order: pan right", show=False),
+        Binding(
+            "left_square_bracket",
+            "range_start",
+            "Range start",
+            tooltip="Time Order: the time range starts at the selected frame",
+            key_display="[",
+            show=False,
+        ),
+        Binding(
+            "right_square_bracket",
+            "range_end",
+            "Range end",
+            tooltip="Time Order: the time range ends at the selected frame",
+            key_display="]",
+            show=False,
+        ),
+        Binding(
+            "left_curly_bracket",
+            "nudge_left",
+            "Edge left",
+            tooltip="Time Order: move the range edge set last to the left",
+            key_display="{",
+            show=False,
+        ),
+        Binding(
+            "right_curly_bracket",
+            "nudge_right",
+            "Edge right",
+            tooltip="Time Order: move the range edge set last to the right",
+            key_display="}",
+            show=False,
+        ),
     ]
+
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"flame-graph--cursor", "flame-graph--match"}
 
@@ -103,6 +163,10 @@ class FlameGraph(ScrollView, can_focus=True):
 
     zoom_generation: var[int] = var(0, init=False)
     """Bumped whenever the zoom stack changes (watch it to follow zooming)."""
+
+    time_range: var[TimeRange | None] = var(None, init=False)
+    """The selected `[start, end)` in the model's x units (Time Order), or None. Assigning it
+    orders and clips it to the model and posts `RangeSelected` / `RangeCleared` on a change."""
 
     class FrameSelected(Message):
         """The selected frame changed (node is None when the graph is empty)."""
@@ -134,6 +198,30 @@ class FlameGraph(ScrollView, can_focus=True):
             super().__init__()
             self.graph = graph
 
+    class RangeSelected(Message):
+        """The time range was set or changed to `[start, end)` (model x units)."""
+
+        def __init__(self, graph: FlameGraph, start: float, end: float) -> None:
+            super().__init__()
+            self.graph = graph
+            self.start = start
+            self.end = end
+
+        @property
+        def control(self) -> FlameGraph:
+            return self.graph
+
+    class RangeCleared(Message):
+        """The time range was cleared."""
+
+        def __init__(self, graph: FlameGraph) -> None:
+            super().__init__()
+            self.graph = graph
+
+        @property
+        def control(self) -> FlameGraph:
+            return self.graph
+
     def __init__(
         self, *, time_axis: bool = False, name: str | None = None, id: str | None = None, classes: str | None = None
     ) -> None:
@@ -144,13 +232,24 @@ class FlameGraph(ScrollView, can_focus=True):
         self.zoom_stack: list[Viewport] = []
         self.matches: frozenset[int] | None = None
         self._match_generation = 0
+        self.colorer: Colorer | None = None
+        self._color_generation = 0
+        self._range_edge = "end"
+        """The edge `{` / `}` move: the one `[` or `]` set last."""
+        self._press: tuple[int, Viewport] | None = None
+        """Where a button-1 press began (column, view) while it may become a drag."""
+        self._drag: TimeRange | None = None
+        """The range being dragged, drawn in place of `time_range` until release."""
+        self._drag_ended = False
         self._rows_cache: LRUCache[tuple[object, ...], list[list[Span]]] = LRUCache(16)
         self._strip_cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
 
     # --- state -------------------------------------------------------------------------
 
-    def set_model(self, model: FlameModel | None, frames: FrameTable | None) -> None:
-        """Show `model` from its whole extent, selecting its first top frame."""
+    def set_model(self, model: FlameModel | None, frames: FrameTable | None, *, keep_range: bool = False) -> None:
+        """Show `model` from its whole extent, selecting its first top frame. The time range is
+        cleared, or with `keep_range` (the same timeline, e.g. recursion flattened) clipped
+        to the new model."""
         self.model = model
         self.frames = frames
         self._rows_cache.clear()
@@ -161,6 +260,8 @@ class FlameGraph(ScrollView, can_focus=True):
             kids = model.children(model.root)
             first = kids[0] if kids else None
         self.set_reactive(FlameGraph.selected, first)
+        self._end_drag()
+        self.time_range = self.time_range if keep_range else None
         self._layout_changed()
         self.zoom_generation += 1
         self.post_message(self.FrameSelected(self, first))
@@ -194,6 +295,7 @@ class FlameGraph(ScrollView, can_focus=True):
         self._strip_cache.clear()
         self.zoom_stack = stack
         self.set_reactive(FlameGraph.selected, selected)
+        self.time_range = self.time_range  # the same timeline: kept, clipped to the new extent
         self._layout_changed()
         if zoom_changed:
             self.zoom_generation += 1
@@ -205,6 +307,41 @@ class FlameGraph(ScrollView, can_focus=True):
         self.matches = matches
         self._match_generation += 1
         self.refresh()
+
+    @property
+    def allow_select(self) -> bool:
+        # In Time Order a drag selects a time range, not text.
+        return not self.time_axis and super().allow_select
+
+    def set_colorer(self, colorer: Colorer | None) -> None:
+        """Style each frame by `colorer(node)` instead of the palette (None from it, or no
+        colorer: the palette's colour). Kernel frames stay italic; search dimming, matches and
+        the cursor still apply on top. Call again when what the colorer returns changes."""
+        self.colorer = colorer
+        self._color_generation += 1
+        self.refresh()
+
+    def validate_time_range(self, value: TimeRange | None) -> TimeRange | None:
+        model = self.model
+        if value is None or model is None:
+            return None
+        return clamp_range(value, model.start, model.end)
+
+    def watch_time_range(self, old: TimeRange | None, new: TimeRange | None) -> None:
+        self.refresh()
+        if new is None:
+            self.post_message(self.RangeCleared(self))
+        else:
+            self.post_message(self.RangeSelected(self, new[0], new[1]))
+
+    def clear_range(self) -> None:
+        """Clear the time range (posts `RangeCleared` if there was one)."""
+        self.time_range = None
+
+    @property
+    def shown_range(self) -> TimeRange | None:
+        """The range drawn: the one being dragged, else `time_range`."""
+        return self._drag if self._drag is not None else self.time_range
 
     @property
     def view(self) -> Viewport | None:
@@ -384,6 +521,10 @@ class FlameGraph(ScrollView, can_focus=True):
             self.zoom_to(self.selected)
 
     def action_zoom_out(self) -> None:
+        if self.time_range is not None or self._drag is not None:
+            self._end_drag()
+            self.clear_range()
+            return
         if len(self.zoom_stack) > 1:
             self.zoom_stack.pop()
             self._zoom_changed()
@@ -429,9 +570,86 @@ class FlameGraph(ScrollView, can_focus=True):
         if (new.start, new.end) != (view.start, view.end):
             self._replace(new)
 
+    def action_range_start(self) -> None:
+        sel = self.selected
+        if sel is not None:
+            self._range_edge = "start"
+            self.time_range = range_with_start(self.time_range, sel.start, sel.end)
+
+    def action_range_end(self) -> None:
+        sel = self.selected
+        if sel is not None:
+            self._range_edge = "end"
+            self.time_range = range_with_end(self.time_range, sel.start, sel.end)
+
+    def action_nudge_left(self) -> None:
+        self._nudge(-NUDGE_FRACTION)
+
+    def action_nudge_right(self) -> None:
+        self._nudge(NUDGE_FRACTION)
+
+    def _nudge(self, fraction: float) -> None:
+        rng, view, model = self.time_range, self.view, self.model
+        if rng is None or view is None or model is None:
+            return
+        cell = view.width / max(1, self.layout_width)
+        self.time_range = nudged_range(rng, self._range_edge, fraction * view.width, model.start, model.end, cell)
+
     # --- mouse -------------------------------------------------------------------------
 
+    def _column(self, event: events.MouseEvent) -> int:
+        x = event.get_content_offset_capture(self).x
+        return min(max(0, x), max(0, self.layout_width - 1))
+
+    def _drag_range(self, col: int) -> TimeRange | None:
+        if self._press is None:
+            return None
+        anchor, view = self._press
+        width = self.layout_width
+        lo, hi = min(anchor, col), max(anchor, col) + 1
+        return column_x(view, width, lo), column_x(view, width, hi)
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        self._drag_ended = False
+        view = self.view
+        if not self.time_axis or event.button != 1 or view is None or event.get_content_offset(self) is None:
+            return
+        self._press = (self._column(event), view)
+        self.capture_mouse()
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self._press is None:
+            return
+        col = self._column(event)
+        if self._drag is None and col == self._press[0]:
+            return  # not a drag until the pointer leaves the pressed cell
+        self._drag = self._drag_range(col)
+        self.refresh()
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        if self._press is None:
+            return
+        dragged = self._drag is not None
+        rng = self._drag_range(self._column(event)) if dragged else None
+        self._end_drag()
+        if rng is not None:
+            self._range_edge = "end"
+            self._drag_ended = True  # the click that follows the release is not a click
+            self.time_range = rng
+            self.refresh()  # the drawn range may round to the same value as before
+
+    def _end_drag(self) -> None:
+        if self._press is not None:
+            self._press = None
+            self.release_mouse()
+        if self._drag is not None:
+            self._drag = None
+            self.refresh()
+
     def on_click(self, event: events.Click) -> None:
+        if self._drag_ended:
+            self._drag_ended = False
+            return
         offset = event.get_content_offset(self)
         if offset is None:
             return
@@ -463,12 +681,36 @@ class FlameGraph(ScrollView, can_focus=True):
         sel_key = id(sel) if sel is not None and sel.depth == depth else None
         view = self.view
         assert view is not None
-        key = (id(self.model), view.start, view.end, width, depth, sel_key, self._match_generation)
+        rng = self.shown_range
+        cols = range_columns(view, width, rng) if rng is not None else None
+        key = (
+            id(self.model), view.start, view.end, width, depth, sel_key,
+            self._match_generation, self._color_generation, cols,
+        )
         strip = self._strip_cache.get(key)
         if strip is None:
             strip = self._render_row(rows[depth], width)
+            if cols is not None:
+                strip = self._mark_range(strip, cols, width)
             self._strip_cache.set(key, strip)
         return strip
+
+    def _mark_range(self, strip: Strip, cols: tuple[int, int], width: int) -> Strip:
+        """`strip` with the cells outside `[c0, c1)` in the outside-the-range style."""
+        background = self.rich_style.bgcolor
+        c0, c1 = cols
+        parts = strip.divide([c0, c1, width])
+        out: list[Strip] = []
+        for i, part in enumerate(parts):
+            if i == 1:
+                out.append(part)
+            else:
+                out.append(Strip(
+                    [Segment(text, outside_range_style(style, background) if style is not None else style, control)
+                     for text, style, control in part],
+                    part.cell_length,
+                ))
+        return Strip.join(out)
 
     @property
     def color_mode(self) -> ColorMode:
@@ -485,6 +727,7 @@ class FlameGraph(ScrollView, can_focus=True):
         matches = self.matches
         sel = self.selected
         mode = self.color_mode
+        colorer = self.colorer
         segments: list[Segment] = []
         col = 0
         for c0, c1, node in row:
@@ -492,7 +735,12 @@ class FlameGraph(ScrollView, can_focus=True):
                 segments.append(Segment(" " * (c0 - col), gap))
             frame = frames[node.frame]
             hit = matches is not None and node.frame in matches
-            style = frame_style(frame, dimmed=matches is not None and not hit, mode=mode)
+            dimmed = matches is not None and not hit
+            custom = colorer(node) if colorer is not None and not dimmed else None
+            if custom is not None:
+                style = custom + Style(italic=True) if frame.kind is FrameKind.KERNEL else custom
+            else:
+                style = frame_style(frame, dimmed=dimmed, mode=mode)
             if hit:
                 style += match
             if node is sel:
