@@ -7,7 +7,8 @@
   heaviest first.
 - `function_totals`: self and total per function, a recursive function counted once per
   sample.
-- `sandwich`: a function's callers (inverted, from its outermost occurrence) and callees.
+- `sandwich`: a function's callers (inverted, from its outermost occurrence) and callees;
+  `stack_index` (frame -> the stacks through it) makes one cost only those stacks.
 - `flatten_recursion`: repeated frames dropped from each stack (self times stay exact).
 
 Both trees expand lazily: a node's children are computed the first time someone asks, so
@@ -19,10 +20,11 @@ from __future__ import annotations
 
 import statistics
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Protocol, Self, TypeVar
+from weakref import WeakKeyDictionary
 
 from collectors.profile import Profile
 
@@ -336,16 +338,75 @@ class Sandwich:
     callees: GroupedTree
 
 
-def sandwich(profile: Profile, frame: int, weights: dict[int, float] | None = None) -> Sandwich:
+class StackIndex:
+    """The stacks through each frame: a sandwich then reads only those, not every stack.
+
+    Built from stack weights (a dict kept by the caller) in their order, so a sandwich made
+    with the index lists its members exactly as a scan of the weights would (ties in the
+    trees keep first-seen order). About as costly as `function_totals` (0.25 s for 100k
+    stacks): build it on a worker for large profiles.
+    """
+
+    __slots__ = ("_through", "weights")
+
+    def __init__(self, stacks: Sequence[Stack], weights: dict[int, float]) -> None:
+        through: dict[int, list[int]] = {}
+        get = through.get
+        for sid in weights:
+            for f in set(stacks[sid]):
+                ids = get(f)
+                if ids is None:
+                    through[f] = [sid]
+                else:
+                    ids.append(sid)
+        self.weights = weights
+        # Half the memory of lists of ints, converted in C.
+        self._through = {f: array("i", ids) for f, ids in through.items()}
+
+    def stacks_through(self, frame: int) -> Sequence[int]:
+        """Stack ids containing `frame`, in the weights' order."""
+        return self._through.get(frame, ())
+
+
+_INDEXES: WeakKeyDictionary[Profile, StackIndex] = WeakKeyDictionary()
+"""The last index built per profile (dropped with the profile); valid for its weights dict only."""
+
+
+def stack_index(profile: Profile, weights: dict[int, float]) -> StackIndex:
+    """The index of `profile` for this `weights` dict, built once and remembered, so later
+    `sandwich(profile, frame, weights)` calls use it. Safe to call from a worker thread."""
+    index = cached_stack_index(profile, weights)
+    if index is None:
+        index = StackIndex(profile.stacks.stacks, weights)
+        _INDEXES[profile] = index
+    return index
+
+
+def cached_stack_index(profile: Profile, weights: dict[int, float]) -> StackIndex | None:
+    """The remembered index of `profile` when it was built from this very `weights` dict."""
+    index = _INDEXES.get(profile)
+    return index if index is not None and index.weights is weights else None
+
+
+def sandwich(profile: Profile, frame: int, weights: dict[int, float] | None = None,
+             index: StackIndex | None = None) -> Sandwich:
     """`frame`'s callers and callees. `weights`: `profile.stack_weights()` if the caller keeps
-    it (summing every sample is most of the work when moving from function to function)."""
+    it (summing every sample is most of the work when moving from function to function).
+    With an index (given, or remembered by `stack_index` for these weights) only the stacks
+    through `frame` are read; without one, every stack is scanned. The result is the same."""
     stacks = profile.stacks.stacks
+    if index is None and weights is not None:
+        index = cached_stack_index(profile, weights)
+    members: Iterable[tuple[Stack, float]]
+    if index is not None:
+        w_of = index.weights
+        members = ((stacks[sid], w_of[sid]) for sid in index.stacks_through(frame))
+    else:
+        all_w = profile.stack_weights() if weights is None else weights
+        members = ((stacks[sid], w) for sid, w in all_w.items() if frame in stacks[sid])
     callers: list[tuple[Stack, float]] = []
     callees: list[tuple[Stack, float]] = []
-    for sid, w in (profile.stack_weights() if weights is None else weights).items():
-        stack = stacks[sid]
-        if frame not in stack:
-            continue
+    for stack, w in members:
         i = stack.index(frame)  # the outermost occurrence
         callers.append((stack[i::-1], w))
         callees.append((stack[i:], w))

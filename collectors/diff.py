@@ -1,17 +1,25 @@
-"""Comparing two profile files function by function, in percent of each file's total.
+"""Comparing two profiles, in percent of each one's total.
 
-Two captures rarely have the same length or sample rate, so a function's weight is only
-comparable as a share: self and total in percent of all the weight of its own file (every
-profile, i.e. thread, together). Functions are matched across files by (name, file): frame
-ids and line numbers mean nothing from one file to the other.
+Two captures rarely have the same length or sample rate, so a weight is only comparable as
+a share: in percent of all the weight of its own profile. Functions are matched across
+files by (name, file): frame ids and line numbers mean nothing from one file to the other.
+
+- `diff_functions`: per function (self and total), for `bpfscope diff` and the Sandwich.
+- `PathDiff` / `NodeShares`: per call path (a flame graph node), matched by the (name, file)
+  of every frame on the path, for colouring the NEW flame graph by how each share changed.
+- `profile_slice`: a profile's samples from one index to another (a live baseline splits
+  the samples at the mark).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar, overload
 
-from collectors.profile import ProfileGroup
+from collectors.calltree import GroupedNode, GroupedTree
+from collectors.profile import FrameTable, Profile, ProfileGroup
 
 FunctionKey = tuple[str, str | None]
 
@@ -25,26 +33,49 @@ class FunctionShares:
 
 
 def function_shares(group: ProfileGroup) -> FunctionShares:
-    frames = group.frames
+    """Every profile (thread) of the group together."""
+    return profiles_shares(group.frames, group.profiles)
+
+
+def profiles_shares(frames: FrameTable, profiles: Iterable[Profile]) -> FunctionShares:
+    """Shares of these profiles together (one profile: the view the TUI compares)."""
+    profiles = list(profiles)
     key_of = [(fr.name, fr.file) for fr in frames]
-    self_w: dict[FunctionKey, float] = {}
-    total_w: dict[FunctionKey, float] = {}
-    weights: list[float] = []
-    for profile in group.profiles:
-        weights.extend(profile.weights)
+    if len(set(key_of)) == len(key_of):
+        # One frame per key (the usual case): add up by frame id, without mapping every frame.
+        self_f, total_f = _add_up(profiles, None)
+        self_w = {key_of[f]: w for f, w in self_f.items()}
+        total_w = {key_of[f]: w for f, w in total_f.items()}
+    else:
+        self_w, total_w = _add_up(profiles, key_of)
+    grand = math.fsum(w for p in profiles for w in p.weights)
+    scale = 100.0 / grand if grand > 0 else 0.0
+    return FunctionShares({k: self_w.get(k, 0.0) * scale for k in total_w},
+                          {k: v * scale for k, v in total_w.items()})
+
+
+@overload
+def _add_up(profiles: list[Profile], key_of: None) -> tuple[dict[int, float], dict[int, float]]: ...
+@overload
+def _add_up(profiles: list[Profile], key_of: list[FunctionKey]) -> tuple[
+    dict[FunctionKey, float], dict[FunctionKey, float]]: ...
+
+
+def _add_up(profiles: list[Profile], key_of: list[FunctionKey] | None) -> tuple[dict[Any, float], dict[Any, float]]:
+    """Self and total weight per frame id (`key_of` None) or per key, recursion once per sample."""
+    self_w: dict[Any, float] = {}
+    total_w: dict[Any, float] = {}
+    for profile in profiles:
         stacks = profile.stacks.stacks
         for sid, w in profile.stack_weights().items():
             stack = stacks[sid]
             if not stack:
                 continue
-            leaf = key_of[stack[-1]]
+            leaf = stack[-1] if key_of is None else key_of[stack[-1]]
             self_w[leaf] = self_w.get(leaf, 0.0) + w
-            for key in set(map(key_of.__getitem__, stack)):
+            for key in set(stack) if key_of is None else set(map(key_of.__getitem__, stack)):
                 total_w[key] = total_w.get(key, 0.0) + w
-    grand = math.fsum(weights)
-    scale = 100.0 / grand if grand > 0 else 0.0
-    return FunctionShares({k: self_w.get(k, 0.0) * scale for k in total_w},
-                          {k: v * scale for k, v in total_w.items()})
+    return self_w, total_w
 
 
 @dataclass(frozen=True)
@@ -85,3 +116,184 @@ def diff_functions(base: ProfileGroup, new: ProfileGroup, limit: int | None = No
             for name, file in keys]
     rows.sort(key=lambda r: (-abs(r.total_pct_delta), -abs(r.self_pct_delta), r.name, r.file or ""))
     return rows if limit is None else rows[: max(0, limit)]
+
+
+# --- per call path ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShareChange:
+    """One call path's (or function's) share of its profile's total, before and after, in %."""
+
+    base_pct: float
+    new_pct: float
+
+    @property
+    def delta(self) -> float:
+        return self.new_pct - self.base_pct
+
+    def describe(self) -> str:
+        """`base 12.3 % → new 18.0 % (+5.7)`."""
+        return f"base {self.base_pct:.1f} % → new {self.new_pct:.1f} % ({self.delta:+.1f})"
+
+
+def _key_ids(frames: FrameTable, ids: dict[FunctionKey, int]) -> list[int]:
+    """Per frame id, the id of its (name, file) in `ids` (new keys added)."""
+    out: list[int] = []
+    for fr in frames:
+        key = (fr.name, fr.file)
+        kid = ids.get(key)
+        if kid is None:
+            kid = ids[key] = len(ids)
+        out.append(kid)
+    return out
+
+
+class PathTree:
+    """A profile's call paths merged by function key: a lazily expanded grouped tree over
+    key ids, whose children are found by key."""
+
+    def __init__(self, profile: Profile, key_of: Sequence[int]) -> None:
+        stacks = profile.stacks.stacks
+        weights = profile.stack_weights()
+        if all(k == i for i, k in enumerate(key_of)):  # one frame per key: stacks as they are
+            members = [(stacks[sid], w) for sid, w in weights.items()]
+        else:
+            to_key = key_of.__getitem__
+            members = [(tuple(map(to_key, stacks[sid])), w) for sid, w in weights.items()]
+        self.tree = GroupedTree(members)
+        total = self.tree.total
+        self.scale = 100.0 / total if total > 0 else 0.0
+        self._by_key: dict[GroupedNode, dict[int, GroupedNode]] = {}
+
+    def child(self, node: GroupedNode, key: int) -> GroupedNode | None:
+        kids = self._by_key.get(node)
+        if kids is None:
+            kids = self._by_key[node] = {c.frame: c for c in node.children}
+        return kids.get(key)
+
+    def pct(self, node: GroupedNode | None) -> float:
+        return node.total * self.scale if node is not None else 0.0
+
+
+PathCursor = tuple[GroupedNode | None, GroupedNode | None]
+"""Where a call path is in the base and the new `PathTree` (None: not there)."""
+
+
+class PathDiff:
+    """Call paths of `new` matched with those of `base` by the (name, file) of each frame:
+    the frame tables may differ (two files) or be the same (a live baseline)."""
+
+    def __init__(self, base: Profile, new: Profile) -> None:
+        ids: dict[FunctionKey, int] = {}
+        self.new_key = _key_ids(new.frames, ids)
+        base_key = self.new_key if base.frames is new.frames else _key_ids(base.frames, ids)
+        self.base = PathTree(base, base_key)
+        self.new = PathTree(new, self.new_key)
+
+    @property
+    def root(self) -> PathCursor:
+        return (self.base.tree.root, self.new.tree.root)
+
+    def step(self, at: PathCursor, frame: int) -> PathCursor:
+        """From a path to its child through `frame` (a frame id of `new`)."""
+        key = self.new_key[frame]
+        b, n = at
+        return (self.base.child(b, key) if b is not None else None,
+                self.new.child(n, key) if n is not None else None)
+
+    def change(self, at: PathCursor) -> ShareChange:
+        return ShareChange(self.base.pct(at[0]), self.new.pct(at[1]))
+
+    def path_change(self, frames: Iterable[int]) -> ShareChange:
+        """The share change of a call path given as frame ids of `new`, root first."""
+        at = self.root
+        for f in frames:
+            at = self.step(at, f)
+        return self.change(at)
+
+
+class TreeNode(Protocol):
+    """What `NodeShares` needs of a flame tree node (any tree over `new`'s frames)."""
+
+    @property
+    def frame(self) -> int: ...
+    @property
+    def depth(self) -> int: ...
+
+
+N = TypeVar("N", bound=TreeNode)
+
+
+class NodeShares(Generic[N]):
+    """Share changes of the nodes of one tree drawn from `new` (Left Heavy, Time Order),
+    remembered per node: a node costs one step from its parent. In Time Order a node is a
+    run of samples; its share is that of its whole call path, as in Left Heavy."""
+
+    def __init__(self, diff: PathDiff, parent: Callable[[N], N | None]) -> None:
+        self.diff = diff
+        self.parent = parent
+        self._at: dict[N, PathCursor] = {}
+
+    def cursor(self, node: N) -> PathCursor:
+        memo = self._at
+        found = memo.get(node)
+        if found is not None:
+            return found
+        todo: list[N] = []
+        cur: N | None = node
+        at = self.diff.root
+        while cur is not None and cur.depth >= 0:  # iterative: paths 20,000 deep are real
+            hit = memo.get(cur)
+            if hit is not None:
+                at = hit
+                break
+            todo.append(cur)
+            cur = self.parent(cur)
+        for n in reversed(todo):
+            at = self.diff.step(at, n.frame)
+            memo[n] = at
+        return at
+
+    def change(self, node: N) -> ShareChange:
+        return self.diff.change(self.cursor(node))
+
+
+def profile_slice(profile: Profile, start: int, stop: int | None = None, name: str | None = None) -> Profile:
+    """Samples `start` to `stop` of `profile` (its stack table shared: stacks are only ever
+    added, so the ids stay valid while a live profile grows)."""
+    out = profile.derive(name)
+    out.stacks = profile.stacks
+    stop = profile.sample_count if stop is None else stop
+    out.sample_stacks = profile.sample_stacks[start:stop]
+    out.weights = profile.weights[start:stop]
+    if profile.times is not None:
+        out.times = profile.times[start:stop]
+    return out
+
+
+class LiveBaseline:
+    """A growing profile split at a mark: `before` (the samples up to the mark, fixed) and
+    `after` (the samples since, extended by `sync`). `source` must only ever be appended
+    to with timestamps (a live profile), so no sample already copied changes."""
+
+    def __init__(self, source: Profile) -> None:
+        self.source = source
+        self.mark = source.sample_count
+        self.before = profile_slice(source, 0, self.mark, "before the baseline")
+        self.after = profile_slice(source, self.mark, name="since the baseline")
+
+    def sync(self) -> int:
+        """Copy the samples added to `source` since the last call into `after`; returns how many."""
+        src, after = self.source, self.after
+        done = self.mark + after.sample_count
+        n = src.sample_count - done
+        if n <= 0:
+            return 0
+        after.sample_stacks.extend(src.sample_stacks[done:])
+        after.weights.extend(src.weights[done:])
+        if src.times is not None:
+            if after.times is None:
+                after.times = src.times[done:done]
+            after.times.extend(src.times[done:])
+        return n
