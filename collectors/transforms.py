@@ -98,10 +98,12 @@ def hide(profile: Profile, pattern: str) -> Profile:
     return _remap(profile, drop)
 
 
-def collapse(profile: Profile, pattern: str) -> Profile:
-    """Each run of consecutive matching frames merged into one frame named by the pattern."""
+def collapse(profile: Profile, pattern: str, label: str | None = None) -> Profile:
+    """Each run of consecutive matching frames merged into one frame named `label`
+    (default: the pattern, without its `re:`)."""
     match = matching_frames(profile.frames, pattern)
-    label = pattern[len(REGEX_PREFIX):] if pattern.startswith(REGEX_PREFIX) else pattern
+    if label is None:
+        label = pattern[len(REGEX_PREFIX):] if pattern.startswith(REGEX_PREFIX) else pattern
     merged = profile.frames.intern(Frame(label))
     contains = match.__contains__
 
@@ -117,6 +119,47 @@ def collapse(profile: Profile, pattern: str) -> Profile:
         return tuple(out)
 
     return _remap(profile, merge)
+
+
+def keep_only(profile: Profile, pattern: str) -> Profile:
+    """Only matching frames kept in every stack ("my code"): the others are hidden, their
+    self time going to the nearest kept caller.
+
+    A sample with no matching frame keeps its weight on an empty stack, as with `hide`.
+    """
+    match = matching_frames(profile.frames, pattern)
+    contains = match.__contains__
+
+    def keep(stack: Stack) -> Stack:
+        return tuple(filter(contains, stack))
+
+    return _remap(profile, keep)
+
+
+def extent_slice(profile: Profile, x0: Sequence[float], x1: Sequence[float],
+                 start: float, end: float) -> Profile:
+    """The samples whose extent `[x0[k], x1[k])` on some axis overlaps `[start, end)`.
+
+    `x0`/`x1` hold one entry per sample of `profile` (a time-order tree's layout), so a range
+    chosen on the flame chart selects the samples drawn in it, timed or not.
+    """
+    if len(x0) != profile.sample_count or len(x1) != profile.sample_count:
+        raise ValueError("one extent per sample is needed")
+    out = profile.derive()
+    out.start_value = out.end_value = None  # in the profile's unit, no longer true of the slice
+    add = out.add_stack_sample
+    keep = [a < end and b > start for a, b in zip(x0, x1, strict=True)]
+    if profile.times is None:
+        for sid, w, kept in zip(profile.sample_stacks, profile.weights, keep, strict=True):
+            if kept:
+                add(sid, w)
+    else:
+        for sid, w, t, kept in zip(profile.sample_stacks, profile.weights, profile.times, keep, strict=True):
+            if kept:
+                add(sid, w, t)
+    # Sample ids index the input's stacks: share them rather than re-intern (the table is append-only).
+    out.stacks = profile.stacks
+    return out
 
 
 def time_slice(profile: Profile, start_s: float | None, end_s: float | None,

@@ -1,12 +1,17 @@
-"""What the app is looking at: which profile of the group, with recursion flattened or not,
-and the trees derived from it (built on first use, cached per choice). No Textual here.
+"""What the app is looking at: which profile of the group, which kind of time, with recursion
+flattened or not, the filter chips and time range (undoable), and the trees derived from all
+that (built on first use, cached per choice). No Textual here.
+
+The pipeline, in order: the chosen profile (a thread, or all merged; on-CPU, off-CPU or
+both) → recursion flattened → each chip's transform (`collectors.transforms`) → the
+*timeline* the Time Order pane draws → the time range → what Left Heavy and Sandwich draw.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 from collectors.calltree import (
     FunctionTotals,
@@ -18,20 +23,125 @@ from collectors.calltree import (
     profile_function_totals,
     sandwich,
 )
-from collectors.profile import Profile, ProfileGroup, Unit, merge_profiles
+from collectors.profile import OFF_CPU, ON_CPU, Frame, Profile, ProfileGroup, Unit, merge_profiles
 from collectors.safe_text import printable
+from collectors.transforms import REGEX_PREFIX, collapse, extent_slice, focus, frame_matcher, hide, keep_only
 from collectors.units import format_value
 
 MERGED = -1
 """The profile index meaning "all threads merged"."""
 
+WALL = "wall"
+"""The time kind meaning on-CPU and off-CPU added (wall-clock time)."""
+TIME_KINDS = (ON_CPU, OFF_CPU, WALL)
+TIME_KIND_LABELS = {ON_CPU: "on-CPU time", OFF_CPU: "off-CPU time", WALL: "on+off-CPU (wall) time"}
+
+FILTER_KINDS = ("focus", "hide", "collapse", "mine")
+FILTER_HELP = "focus, hide, collapse or mine, then a regular expression"
+_KIND_SUFFIX = re.compile(r"\s*\(?\b(on|off)-CPU\)?$", re.IGNORECASE)
+MAX_CACHED = 8
+"""Derived views kept (undo and redo within these are instant); each holds a transformed
+copy of the profile's stacks (some 30 MB for 100k stacks), hence few."""
+
+
+@dataclass(frozen=True)
+class Chip:
+    """One filter of the stack: a transform `kind`, its `collectors.transforms` pattern, and
+    the text its chip shows."""
+
+    kind: str
+    pattern: str
+    label: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.kind} {printable(self.label)}"
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """What undo and redo step through: the chips, in the order applied, and the time range.
+
+    The range is on the Time Order axis of the profile before the chips: seconds from its
+    first sample when timed (so a chip that drops the first samples does not move it), else
+    cumulative weight (which a `focus` chip does change: the range then stays where it was
+    on the new, shorter axis)."""
+
+    chips: tuple[Chip, ...] = ()
+    time_range: tuple[float, float] | None = None
+
+
+def parse_filter(text: str) -> Chip:
+    """`focus REGEX`, `hide REGEX`, `collapse REGEX` or `mine REGEX` as a chip.
+
+    Raises ValueError, or `TransformError` for a bad regex, with one sentence."""
+    verb, _, rest = text.strip().partition(" ")
+    verb, regex = verb.casefold(), rest.strip()
+    if not verb:
+        raise ValueError(f"type a filter: {FILTER_HELP}")
+    if verb not in FILTER_KINDS:
+        raise ValueError(f"unknown filter {printable(verb)!r}: use {FILTER_HELP}")
+    if not regex:
+        raise ValueError(f"{verb!r} needs a regular expression after it")
+    pattern = REGEX_PREFIX + regex
+    frame_matcher(pattern)  # a bad regex fails here, before anything is applied
+    return Chip(verb, pattern, regex)
+
+
+def function_chip(kind: str, frame: Frame) -> Chip:
+    """A chip for exactly `frame`'s function name (`f` focus, `d` hide)."""
+    return Chip(kind, f"{REGEX_PREFIX}^{re.escape(frame.name)}$", frame.name)
+
+
+_MODULE_SEPARATORS = ("::", ".")
+
+
+def module_chip(frame: Frame) -> Chip | None:
+    """A collapse chip for `frame`'s file, else for the module its name starts with
+    (`pkg.mod.func` → `pkg.mod`, `std::vec::push` → `std::vec`); None when neither is known."""
+    if frame.file:
+        return Chip("collapse", f"{REGEX_PREFIX}^{re.escape(frame.file)}$", frame.file)
+    name = frame.name
+    for sep in _MODULE_SEPARATORS:
+        head, found, _ = name.rpartition(sep)
+        if found and head and not any(c in head for c in " ([<"):
+            return Chip("collapse", f"{REGEX_PREFIX}^{re.escape(head + sep)}", head)
+    return None
+
+
+def apply_chip(profile: Profile, chip: Chip) -> Profile:
+    if chip.kind == "focus":
+        return focus(profile, chip.pattern)
+    if chip.kind == "hide":
+        return hide(profile, chip.pattern)
+    if chip.kind == "collapse":
+        return collapse(profile, chip.pattern, chip.label)
+    if chip.kind == "mine":
+        return keep_only(profile, chip.pattern)
+    raise ValueError(f"unknown filter {chip.kind!r}")
+
+
+def apply_chips(profile: Profile, chips: Sequence[Chip]) -> Profile:
+    for chip in chips:
+        profile = apply_chip(profile, chip)
+    return profile
+
+
+def inverted_tree(profile: Profile, weights: dict[int, float]) -> GroupedTree:
+    """The bottom-up tree: roots are the leaf functions, children their callers."""
+    stacks = profile.stacks.stacks
+    return GroupedTree([(stacks[sid][::-1], w) for sid, w in weights.items()])
+
 
 @dataclass(eq=False)
 class Derived:
-    """The trees and totals of one profile, each computed on first use."""
+    """The trees and totals of one profile, each computed on first use. `timeline`: the
+    unsliced view whose time order the Time Order pane shows (None: this one)."""
 
     profile: Profile
+    timeline: Derived | None = None
     _left_heavy: GroupedTree | None = None
+    _inverted: GroupedTree | None = None
     _time_order: TimeOrderTree | None = None
     _totals: FunctionTotals | None = None
     _sandwiches: dict[int, Sandwich] = field(default_factory=dict)
@@ -51,7 +161,16 @@ class Derived:
         return self._left_heavy
 
     @property
+    def inverted(self) -> GroupedTree:
+        """The bottom-up (inverted) flame graph's tree."""
+        if self._inverted is None:
+            self._inverted = inverted_tree(self.profile, self.stack_weights)
+        return self._inverted
+
+    @property
     def time_order(self) -> TimeOrderTree:
+        if self.timeline is not None:
+            return self.timeline.time_order
         if self._time_order is None:
             self._time_order = TimeOrderTree(self.profile)
         return self._time_order
@@ -75,8 +194,13 @@ class Derived:
         return s
 
 
+ViewKey = tuple[int, str | None, bool, tuple[Chip, ...], tuple[float, float] | None]
+"""(profile index, time kind, flattened, chips, time range): what a `Derived` depends on."""
+
+
 class Session:
-    """The group, the chosen profile (an index or MERGED) and whether recursion is flattened."""
+    """The group, the chosen profile (an index or MERGED), the time kind, recursion
+    flattening, the inverted toggle and the undoable filter chips and time range."""
 
     def __init__(self, group: ProfileGroup, merged: Profile | None = None) -> None:
         """`merged`: a profile of all threads kept up to date by the caller (live sampling,
@@ -84,41 +208,233 @@ class Session:
         if not group.profiles and merged is None:
             raise ValueError("a profile group with no profiles")
         self.group = group
+        self._kind_choice: str | None = None
+        self._external_merged = merged
         if merged is not None:
             self.index = MERGED
         else:
             self.index = group.active_index if 0 <= group.active_index < len(group.profiles) else 0
+            entries = self._entries(self.time_kind)
+            if not any(self.index in e for e in entries):
+                self.index = MERGED if len(entries) > 1 else 0
+            else:
+                self.index = next(i for i, e in enumerate(entries) if self.index in e)
         self.flattened = False
-        self._own_merged = merged is None
-        self._merged: Profile | None = merged
-        self._derived: dict[tuple[int, bool], Derived] = {}
+        self.inverted = False
+        """Left Heavy shows the bottom-up tree (leaf functions as roots)."""
+        self.view = ViewState()
+        self._undo: list[ViewState] = []
+        self._redo: list[ViewState] = []
+        self.pending = False
+        """The app derives the current view on a worker: until it is ready, `current` gives
+        the view shown before (so the UI thread never waits for a transform)."""
+        self._shown: Derived | None = None
+        self._bases: dict[tuple[str | None, int, bool], Profile] = {}
+        self._derived: dict[ViewKey, Derived] = {}
+        self._series: dict[tuple[str | None, bool, tuple[Chip, ...]], list[tuple[str, Profile]]] = {}
 
     def invalidate(self) -> None:
-        """Samples were added: forget the derived trees (each is rebuilt on its next use)."""
+        """Samples were added: forget the derived trees (each is rebuilt on its next use).
+        The chips, the range and their undo history stay."""
         self._derived.clear()
-        if self._own_merged:
-            self._merged = None
+        self._bases.clear()
+        self._series.clear()
+        self._shown = None
+
+    # --- which profiles --------------------------------------------------------------------
+
+    def time_kinds(self) -> list[str]:
+        """The kinds `w` cycles through (empty when no profile says what its time is)."""
+        kinds = {p.time_kind for p in self.group.profiles}
+        if kinds <= {None}:
+            return []
+        on = bool(kinds & {ON_CPU, None})
+        off = OFF_CPU in kinds
+        return [k for k, present in ((ON_CPU, on), (OFF_CPU, off), (WALL, on and off)) if present]
+
+    @property
+    def time_kind(self) -> str | None:
+        """ON_CPU, OFF_CPU or WALL when the group's profiles say; None for plain profiles.
+
+        Live (a merged profile kept by the caller, which adds every thread's on-CPU and
+        off-CPU samples) opens on WALL, the kind that profile is; a file on on-CPU time."""
+        kinds = self.time_kinds()
+        if not kinds:
+            return None
+        if self._kind_choice in kinds:
+            return self._kind_choice
+        return WALL if self._external_merged is not None and WALL in kinds else kinds[0]
+
+    def cycle_time_kind(self) -> str | None:
+        """Step to the next kind (on-CPU → off-CPU → on+off), keeping the thread if it has
+        that kind; returns the new kind (None: the group has no kinds)."""
+        kinds = self.time_kinds()
+        if not kinds:
+            return None
+        old = self.time_kind
+        old_tids = self._entry_tids(old, self.index)
+        new = kinds[(kinds.index(old) + 1) % len(kinds)] if old in kinds else kinds[0]
+        self._kind_choice = new
+        if self.index != MERGED:
+            entries = self._entries(new)
+            match = [i for i, e in enumerate(entries) if old_tids & self._tids(e)]
+            self.index = match[0] if match else (MERGED if len(entries) > 1 else 0)
+        return new
+
+    def kind_label(self) -> str | None:
+        kind = self.time_kind
+        return None if kind is None else TIME_KIND_LABELS[kind]
+
+    def _entries(self, kind: str | None) -> list[list[int]]:
+        """Group profile indices behind each choice of `t` for `kind` (on+off: a thread's
+        on-CPU and off-CPU profiles together)."""
+        profiles = self.group.profiles
+        if kind is None:
+            return [[i] for i in range(len(profiles))]
+        if kind != WALL:
+            wanted = {ON_CPU, None} if kind == ON_CPU else {OFF_CPU}
+            return [[i] for i, p in enumerate(profiles) if p.time_kind in wanted]
+        by_thread: dict[object, list[int]] = {}
+        for i, p in enumerate(profiles):
+            key: object = (p.pid, p.tid) if p.tid is not None else i
+            by_thread.setdefault(key, []).append(i)
+        return list(by_thread.values())
+
+    def _tids(self, entry: Sequence[int]) -> set[int]:
+        return {t for t in (self.group.profiles[i].tid for i in entry) if t is not None}
+
+    def _entry_tids(self, kind: str | None, index: int) -> set[int]:
+        entries = self._entries(kind)
+        return self._tids(entries[index]) if 0 <= index < len(entries) else set()
+
+    @property
+    def profile_count(self) -> int:
+        """How many profiles `t` lists (all merged aside) for the current kind."""
+        return len(self._entries(self.time_kind))
 
     @property
     def has_threads(self) -> bool:
-        return len(self.group.profiles) > 1
+        return self.profile_count > 1
+
+    def choices(self) -> list[tuple[int, str]]:
+        """What `t` lists: (index, label) for each profile, then all merged."""
+        return [(i, self.profile_label(i)) for i in range(self.profile_count)] + [
+            (MERGED, self.profile_label(MERGED))
+        ]
 
     def base_profile(self, index: int | None = None) -> Profile:
-        index = self.index if index is None else index
-        if index == MERGED:
-            if self._merged is None:
-                self._merged = merge_profiles(self.group)
-            return self._merged
-        return self.group.profiles[index]
+        return self._base(self.index if index is None else index, self.time_kind, False)
+
+    def _base(self, index: int, kind: str | None, flattened: bool) -> Profile:
+        """Profile `index` of `kind` (merged when it is several), recursion flattened or not."""
+        cached = self._bases.get((kind, index, flattened))
+        if cached is not None:
+            return cached
+        if flattened:
+            base = flatten_recursion(self._base(index, kind, False))
+        else:
+            entries = self._entries(kind)
+            chosen = [i for e in entries for i in e] if index == MERGED else (
+                entries[index] if 0 <= index < len(entries) else [])
+            if index == MERGED and self._external_merged is not None and len(chosen) == len(self.group.profiles):
+                return self._external_merged
+            if index != MERGED and len(chosen) == 1:
+                return self.group.profiles[chosen[0]]
+            sub = ProfileGroup(self.group.name, frames=self.group.frames,
+                               profiles=[self.group.profiles[i] for i in chosen])
+            base = merge_profiles(sub, "all threads" if index == MERGED else self._label(index, kind))
+        self._bases[(kind, index, flattened)] = base
+        return base
+
+    # --- the derived view ------------------------------------------------------------------
+
+    @property
+    def key(self) -> ViewKey:
+        return (self.index, self.time_kind, self.flattened, self.view.chips, self.view.time_range)
+
+    def is_ready(self, key: ViewKey | None = None, inverted: bool | None = None) -> bool:
+        """Whether the view for `key` (default: the current one) and its Left Heavy tree
+        (bottom-up when `inverted`, default: as now) are computed."""
+        d = self._derived.get(self.key if key is None else key)
+        if d is None:
+            return False
+        return (d._inverted if (self.inverted if inverted is None else inverted) else d._left_heavy) is not None
+
+    def derive(self, key: ViewKey) -> Derived:
+        """The view for `key`, computed if need be (safe on a worker thread: it only adds to
+        the cache, and the frame table only ever grows)."""
+        d = self._derived.get(key)
+        if d is not None:
+            return d
+        index, kind, flattened, chips, time_range = key
+        if time_range is not None:
+            timeline = self.derive((index, kind, flattened, chips, None))
+            tree = timeline.time_order
+            shift = self._range_shift(index, kind, flattened, chips)
+            d = Derived(extent_slice(timeline.profile, tree.x0, tree.x1, time_range[0] - shift, time_range[1] - shift),
+                        timeline=timeline)
+        else:
+            d = Derived(apply_chips(self._base(index, kind, flattened), chips))
+        self._store(key, d)
+        return d
+
+    def _store(self, key: ViewKey, d: Derived) -> None:
+        cache = self._derived
+        while len(cache) >= MAX_CACHED:
+            cache.pop(next(iter(cache)))
+        cache[key] = d
+
+    def prepare(self, key: ViewKey, inverted: bool, series: bool = False) -> Derived:
+        """Compute everything the first screen of `key` needs (for a worker thread): the
+        view, its Left Heavy tree's top, and with `series` the density strip's rows."""
+        d = self.derive(key)
+        tree = d.inverted if inverted else d.left_heavy
+        _ = tree.root.children
+        if series and d.time_order.timed:
+            self.thread_series(key)
+        return d
 
     @property
     def current(self) -> Derived:
-        key = (self.index, self.flattened)
-        d = self._derived.get(key)
+        d = self._derived.get(self.key)
         if d is None:
-            base = self.base_profile()
-            d = self._derived[key] = Derived(flatten_recursion(base) if self.flattened else base)
+            if self.pending and self._shown is not None:
+                return self._shown
+            d = self.derive(self.key)
+        self._shown = d
         return d
+
+    def thread_series(self, key: ViewKey | None = None) -> list[tuple[str, Profile]]:
+        """(label, profile) per thread of the Time Order pane's view (default: the current
+        one), chips applied: the rows of the density strip. Only `focus` drops samples (the
+        others keep every sample's time and weight), so without one the threads' own
+        profiles serve."""
+        index, kind, flattened, chips, _ = self.key if key is None else key
+        if index != MERGED:
+            return [(self._label(index, kind), self.derive((index, kind, flattened, chips, None)).profile)]
+        cache_key = (kind, flattened, chips)
+        series = self._series.get(cache_key)
+        if series is None:
+            dropping = any(c.kind == "focus" for c in chips)
+            series = [(self._label(i, kind),
+                       apply_chips(self._base(i, kind, flattened), chips) if dropping else self._base(i, kind, False))
+                      for i in range(len(self._entries(kind)))]
+            if len(self._series) >= 4:
+                self._series.clear()
+            self._series[cache_key] = series
+        return series
+
+    @property
+    def flame_tree(self) -> GroupedTree:
+        """The Left Heavy pane's tree: merged heaviest first, or bottom-up when inverted
+        (while `pending`, a tree already built rather than build one on the UI thread)."""
+        d = self.current
+        if self.pending:
+            ready = d._inverted if self.inverted else d._left_heavy
+            fallback = d._left_heavy or d._inverted
+            if ready is None and fallback is not None:
+                return fallback
+        return d.inverted if self.inverted else d.left_heavy
 
     @property
     def profile(self) -> Profile:
@@ -131,14 +447,108 @@ class Session:
     def format(self, value: float) -> str:
         return format_value(value, self.unit)
 
+    # --- chips, range, undo ----------------------------------------------------------------
+
+    def apply(self, view: ViewState) -> bool:
+        """Make `view` current (undoable); False when nothing changed."""
+        if view == self.view:
+            return False
+        self._undo.append(self.view)
+        self._redo.clear()
+        self.view = view
+        return True
+
+    def add_chip(self, chip: Chip) -> bool:
+        return self.apply(replace(self.view, chips=(*self.view.chips, chip)))
+
+    def remove_chip(self, index: int) -> bool:
+        chips = self.view.chips
+        if not 0 <= index < len(chips):
+            return False
+        return self.apply(replace(self.view, chips=chips[:index] + chips[index + 1:]))
+
+    def _range_shift(self, index: int, kind: str | None, flattened: bool, chips: tuple[Chip, ...]) -> float:
+        """Seconds from the first sample before the chips to the first after them (0 untimed)."""
+        base = self._base(index, kind, flattened)
+        if not chips or not base.times:
+            return 0.0
+        timeline = self.derive((index, kind, flattened, chips, None)).profile
+        return timeline.times[0] - base.times[0] if timeline.times else 0.0
+
+    def set_range(self, time_range: tuple[float, float] | None) -> bool:
+        """Set (undoably) the range selected on the Time Order pane, in its x units."""
+        if time_range is not None:
+            if not time_range[0] < time_range[1]:
+                return False
+            index, kind, flattened, chips, _ = self.key
+            shift = self._range_shift(index, kind, flattened, chips)
+            time_range = (time_range[0] + shift, time_range[1] + shift)
+        return self.apply(replace(self.view, time_range=time_range))
+
+    def timeline_range(self) -> tuple[float, float] | None:
+        """The range in the Time Order pane's x units (what its graph draws)."""
+        r = self.view.time_range
+        if r is None:
+            return None
+        index, kind, flattened, chips, _ = self.key
+        shift = self._range_shift(index, kind, flattened, chips)
+        return r[0] - shift, r[1] - shift
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def undo(self) -> bool:
+        if not self._undo:
+            return False
+        self._redo.append(self.view)
+        self.view = self._undo.pop()
+        return True
+
+    def redo(self) -> bool:
+        if not self._redo:
+            return False
+        self._undo.append(self.view)
+        self.view = self._redo.pop()
+        return True
+
+    def range_label(self) -> str | None:
+        """The time range as the header shows it ("1.20 s – 3.40 s"), None without one."""
+        r = self.view.time_range
+        if r is None:
+            return None
+        a, b = r
+        timeline = self.current.timeline or self.current
+        if timeline.profile.times is not None:
+            return f"{a:.2f} s – {b:.2f} s"
+        if self.unit is Unit.NONE:
+            return f"samples {a:.0f} – {b:.0f}"
+        return f"{self.format(a)} – {self.format(b)}"
+
+    # --- labels ------------------------------------------------------------------------------
+
     def profile_label(self, index: int | None = None) -> str:
-        index = self.index if index is None else index
+        return self._label(self.index if index is None else index, self.time_kind)
+
+    def _label(self, index: int, kind: str | None) -> str:
         if index == MERGED:
             return "all threads merged"
-        p = self.group.profiles[index]
-        label = printable(p.name) or f"profile {index + 1}"
-        if p.tid is not None and f"tid {p.tid}" not in label:
-            label += f" (tid {p.tid})"
+        entries = self._entries(kind)
+        if not 0 <= index < len(entries):
+            return f"profile {index + 1}"
+        entry = entries[index]
+        names = [printable(self.group.profiles[i].name) for i in entry]
+        if len(entry) > 1:  # a thread's on-CPU and off-CPU profiles: name the thread once
+            names = [_KIND_SUFFIX.sub("", n) for n in names]
+        names = list(dict.fromkeys(names))
+        label = " + ".join(n for n in names if n) or f"profile {entry[0] + 1}"
+        tid = self.group.profiles[entry[0]].tid
+        if tid is not None and f"tid {tid}" not in label:
+            label += f" (tid {tid})"
         return label
 
     def frame_name(self, fid: int) -> str:

@@ -11,9 +11,11 @@ from collectors.transforms import (
     TransformError,
     apply_filters,
     collapse,
+    extent_slice,
     focus,
     frame_matcher,
     hide,
+    keep_only,
     time_slice,
 )
 
@@ -89,6 +91,28 @@ def test_collapse_leaves_unmatched_stacks_and_the_input_alone() -> None:
     out = collapse(p, "lib")
     assert samples(out) == [("a;b", 1), ("a;lib", 2)]
     assert samples(p) == [("a;b", 1), ("a;lib1;lib2", 2)]
+
+
+def test_collapse_takes_an_optional_label() -> None:
+    """A label names the merged frame instead of the pattern."""
+    p = make([("main;x@lib/a.c;y@lib/b.c", 1)])
+    assert samples(collapse(p, "re:^lib/", label="lib/*")) == [("main;lib/*", 1)]
+
+
+def test_keep_only_gives_the_time_of_other_frames_to_the_nearest_kept_caller() -> None:
+    """Only matching frames stay; a stack with none keeps its weight on an empty stack."""
+    p = make([("libc;main@app/m.py;json@lib/j.py;parse@app/p.py;scan@lib/s.py", 2), ("libc;poll", 3)])
+    out = keep_only(p, "app/")
+    assert samples(out) == [("main;parse", 2), ("", 3)]
+    assert out.total_weight() == p.total_weight()
+
+
+def test_extent_slice_keeps_samples_whose_extent_overlaps_the_range() -> None:
+    """A sample belongs when [x0, x1) overlaps [start, end): touching an end is not enough."""
+    p = make([("a", 1), ("b", 1), ("c", 1), ("d", 1)], times=[0.0, 1.0, 2.0, 3.0])
+    out = extent_slice(p, [0.0, 1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0], 1.5, 3.0)
+    assert samples(out) == [("b", 1), ("c", 1)]
+    assert list(out.times or []) == [1.0, 2.0]
 
 
 def test_transforms_keep_sample_times() -> None:

@@ -1,4 +1,4 @@
-"""The header (profile, unit, total, thread, pane, zoom breadcrumb) and the details line
+"""The header (profile, unit, total, thread, pane, filter chips, zoom breadcrumb) and the details line
 for the selected frame. Both only draw text computed by the pure functions here.
 """
 
@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual import events
+from textual.message import Message
 from textual.widgets import Static
 
 BREADCRUMB_SEP = " › "
@@ -66,19 +68,89 @@ def breadcrumb_text(names: Sequence[str], width: int) -> str:
     return "…" + BREADCRUMB_SEP + BREADCRUMB_SEP.join(reversed(kept))
 
 
+CHIP_CLOSE = "×"
+CHIP_GAP = " "
+CHIPS_END = " │ "
+RANGE_CHIP = -1
+"""The target of the time range's × (chips are numbered from 0)."""
+
+
+def chips_line(chips: Sequence[str], range_label: str | None, breadcrumb: Sequence[str],
+               width: int) -> tuple[Text, list[tuple[int, int, int]]]:
+    """The header's second line: a chip per filter, `label ×`, then the range's, then the
+    breadcrumb in what room is left; with the cells `[x0, x1)` of each `×` and the chip it
+    removes (its index, or RANGE_CHIP). Without chips or range, just the breadcrumb."""
+    items = [(text, i) for i, text in enumerate(chips)]
+    if range_label is not None:
+        items.append((range_label, RANGE_CHIP))
+    if not items:
+        return Text(breadcrumb_text(breadcrumb, width), style="italic"), []
+    line = Text(no_wrap=True, overflow="ellipsis")
+    hits: list[tuple[int, int, int]] = []
+    col = 0
+    for text, target in items:
+        if col:
+            line.append(CHIP_GAP)
+            col += cell_len(CHIP_GAP)
+        body = f" {text} "
+        style = "reverse" if target != RANGE_CHIP else "reverse italic"
+        line.append(body, style=style)
+        col += cell_len(body)
+        line.append(CHIP_CLOSE + " ", style=f"{style} bold")
+        hits.append((col - 1, col + 2, target))  # the × and a cell either side: easy to hit
+        col += cell_len(CHIP_CLOSE) + 1
+    room = width - col - cell_len(CHIPS_END)
+    if room >= 8:
+        line.append(CHIPS_END)
+        line.append(breadcrumb_text(breadcrumb, room), style="italic")
+    return line, hits
+
+
 class ProfileHeader(Static):
-    """Profile name, thread, unit, total, pane; then the zoom breadcrumb."""
+    """Profile name, thread, unit, total, pane; then the filter chips (click a `×` to remove
+    one) and the zoom breadcrumb."""
 
     DEFAULT_CSS = """
     ProfileHeader { height: 2; background: $panel; color: $text; }
     """
 
-    def show(self, title: str, breadcrumb: Sequence[str]) -> None:
+    class ChipRemoved(Message):
+        """A chip's `×` was clicked: `index` is the chip's, or RANGE_CHIP for the time range."""
+
+        def __init__(self, header: ProfileHeader, index: int) -> None:
+            super().__init__()
+            self.header = header
+            self.index = index
+
+        @property
+        def control(self) -> ProfileHeader:
+            return self.header
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.hits: list[tuple[int, int, int]] = []
+        self.chips: tuple[str, ...] = ()
+        self.range_label: str | None = None
+
+    def show(self, title: str, breadcrumb: Sequence[str], chips: Sequence[str] = (),
+             range_label: str | None = None) -> None:
         width = max(10, self.size.width or 80)
+        self.chips, self.range_label = tuple(chips), range_label
         text = Text(title, style="bold", no_wrap=True, overflow="ellipsis")
         text.append("\n")
-        text.append(breadcrumb_text(breadcrumb, width - 1), style="italic")
+        second, self.hits = chips_line(chips, range_label, breadcrumb, width - 1)
+        text.append_text(second)
         self.update(text, layout=False)
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y != 1:
+            return
+        for x0, x1, target in self.hits:
+            if x0 <= offset.x < x1:
+                event.stop()
+                self.post_message(self.ChipRemoved(self, target))
+                return
 
 
 class DetailsLine(Static):
