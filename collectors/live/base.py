@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 
 DEFAULT_FREQUENCY = 99
 MAX_FREQUENCY = 10_000
+MAX_DRAIN_INTERVAL = 0.5
+"""Longest wait between two drains of a collector's buffer. A wake-up costs about a
+millisecond of CPU whatever it finds, so at low rates waking less is most of the saving;
+half a second is the most a live view may lag (the TUI redraws 4 times a second)."""
+MIN_DRAIN_INTERVAL = 0.05
 
 
 class CollectorError(Exception):
@@ -153,6 +158,13 @@ class SampleBatch:
     stats: CollectorStats
 
 
+def drain_interval(buffer_seconds: float) -> float:
+    """Seconds between two drains of a buffer that fills in `buffer_seconds` at the worst
+    (every sample full-size): a quarter of that, so that a drain delayed by busy CPUs or by a
+    long batch on the owner's side still finds room, within `MIN_`/`MAX_DRAIN_INTERVAL`."""
+    return min(MAX_DRAIN_INTERVAL, max(MIN_DRAIN_INTERVAL, buffer_seconds / 4))
+
+
 class Collector(abc.ABC):
     """Samples a target on a worker thread; batches are picked up with `drain()`.
 
@@ -185,6 +197,9 @@ class Collector(abc.ABC):
         """Why sampling ended on its own (the target exited), None while it goes on."""
         self.failure: BaseException | None = None
         """An unexpected error that ended the worker (a bug: the owner shows it and stops)."""
+        self.wakeups = 0
+        """Times the worker woke up on a timer (not for data): the collector's fixed cost (0 for perf,
+        whose reader wakes only when `perf script` writes)."""
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -258,6 +273,11 @@ class Collector(abc.ABC):
         if not self.start_ns:
             return 0.0
         return ((self.stop_ns or time.monotonic_ns()) - self.start_ns) / 1e9
+
+    def wakeups_per_second(self) -> float:
+        """`wakeups` over the time sampled so far."""
+        elapsed = self.elapsed()
+        return self.wakeups / elapsed if elapsed > 0 else 0.0
 
     def __enter__(self) -> Collector:
         return self

@@ -196,8 +196,9 @@ def test_children_of_a_launched_command_are_sampled(workloads: dict[str, Path]) 
     assert leaf_shares(group).get("hot_a", 0) > 0.4
 
 
-def test_children_of_a_pid_target_are_not_sampled(workloads: dict[str, Path]) -> None:
-    """With -p PID only that process is sampled, not processes it starts while sampled."""
+def test_commands_a_pid_target_runs_are_sampled(workloads: dict[str, Path]) -> None:
+    """With -p PID a program the target starts while sampled (fork and exec) is sampled too,
+    with its own symbols, as perf's inherited events would."""
     require_bcc()
     work = workloads["call_tree"]
     shell = subprocess.Popen(["sh", "-c", f"read x; {work} 1 >/dev/null; exit 0"], stdin=subprocess.PIPE,
@@ -213,7 +214,9 @@ def test_children_of_a_pid_target_are_not_sampled(workloads: dict[str, Path]) ->
     finally:
         shell.kill()
         shell.wait()
-    assert not [p.name for p in group.profiles if p.name.startswith("call_tree ")]
+    children = [p for p in group.profiles if p.name.startswith("call_tree ")]
+    assert len(children) == 1 and children[0].pid != shell.pid, [p.name for p in group.profiles]
+    assert leaf_shares(group, children).get("hot_a", 0) > 0.4, leaf_shares(group, children)
 
 
 def test_jit_code_named_from_a_perf_map_written_later(workloads: dict[str, Path]) -> None:
