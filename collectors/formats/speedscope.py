@@ -10,7 +10,8 @@ we, with a `ProfileError` saying what is wrong.
 
 Writing produces one sampled profile per `Profile`, with only the frames the samples use,
 each once (speedscope takes every entry of `shared.frames` as a distinct function). What
-speedscope has no field for (sample times, pid/tid, the sample period, frame kinds) goes in
+speedscope has no field for (sample times, pid/tid, the sample period, frame kinds, whether
+the weights are on-CPU or off-CPU time) goes in
 `"bpfscope"` keys, which the schema allows and speedscope ignores; reading honours them, so
 our own files round-trip. Unlike speedscope, equal frames in `shared.frames` (same name,
 file, line and column) are read as one function.
@@ -26,7 +27,7 @@ from typing import Any, TextIO
 
 from collectors.formats.errors import ProfileError
 from collectors.formats.limits import StackBudget
-from collectors.profile import Frame, FrameKind, Profile, ProfileGroup, Unit
+from collectors.profile import OFF_CPU, ON_CPU, Frame, FrameKind, Profile, ProfileGroup, Unit
 
 NAME = "speedscope JSON"
 SCHEMA_URL = "https://www.speedscope.app/file-format-schema.json"
@@ -37,6 +38,8 @@ _CHUNK = 8192
 """Samples encoded per write when streaming the big arrays."""
 
 _NUMBER = (int, float)
+
+_TIME_KINDS = (ON_CPU, OFF_CPU)
 
 _EXACT = 2.0**53
 """Whole numbers below this are written as JSON integers (larger ones stay floats, `1e+300`)."""
@@ -180,6 +183,10 @@ def _read_profile(group: ProfileGroup, raw: object, index: int, fmap: list[int],
         profile.sample_period = _number(period, f"{where}: `{EXTRA}.samplePeriod`")
         if profile.sample_period <= 0:
             raise ProfileError(f"{where}: `{EXTRA}.samplePeriod` must be positive")
+    time_kind = extra.get("timeKind")
+    if time_kind is not None and time_kind not in _TIME_KINDS:
+        raise ProfileError(f"{where}: `{EXTRA}.timeKind` must be \"{ON_CPU}\" or \"{OFF_CPU}\", not {time_kind!r}")
+    profile.time_kind = time_kind
     if ptype == "sampled":
         _read_sampled(profile, raw, where, fmap, extra.get("times"))
     else:
@@ -426,6 +433,8 @@ def _write_profile(p: Profile, sids: list[int], remap: list[int], out: TextIO,
         extra["tid"] = p.tid
     if p.sample_period is not None and p.sample_period > 0:  # the reader takes nothing else
         extra["samplePeriod"] = p.sample_period
+    if p.time_kind in _TIME_KINDS:
+        extra["timeKind"] = p.time_kind
     if extra:
         head[EXTRA] = extra
     out.write(enc(head)[:-1])

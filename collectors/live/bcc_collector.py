@@ -1,18 +1,23 @@
 """The eBPF collector: bcc, the software cpu-clock event on every CPU, stacks in a ring buffer.
 
 The BPF program runs at F Hz on every CPU, keeps the target process (by tgid, so threads
-that existed before are sampled too; for a launched command also the processes it forks,
-which a `sched_process_fork` tracepoint adds), drops idle, and copies the user and kernel
-stacks (`bpf_get_stack`, up to 127 frames each) into one ring-buffer record per sample,
-submitted without a wake-up. A worker thread drains the ring every 100 ms (20 ms in the
-first second, so that a command that exits at once is still seen alive) and resolves
-symbols as records arrive, because a process's symbols are gone with it:
+that existed before are sampled too) and the processes it forks once sampling runs (a
+`sched_process_fork` tracepoint adds them, as perf's inherited events do), drops idle, and
+copies the user and kernel stacks (`bpf_get_stack`, up to 127 frames each) into one
+ring-buffer record per sample, submitted without a wake-up. A worker thread wakes on a
+timer only: it drains the ring, checks that the target lives and (every 2 s) looks for new
+modules in one wake-up, every quarter of the time the ring takes to fill with full-size
+records, at most 0.5 s (2 wake-ups a second at 99 Hz, 4 at 999 Hz on 2 CPUs; every 20 ms
+in a launched command's first second, so that a command that exits at once is still seen
+alive, and every 0.1 s for 2 s after a new child shows up, as more usually follow). It
+resolves symbols as records arrive, because a process's symbols are gone with it:
 
 - user addresses through bcc's per-process symbol cache, made with eager symbol loading so
   that names stay readable after the process exits; for the target process the cache is
   filled with every executable mapping as soon as it appears (and again after `dlopen` or
   `exec`), JIT maps (`/tmp/perf-PID.map`, which bcc reads itself) included;
-- kernel addresses through bcc's kallsyms table;
+- kernel addresses through bcc's kallsyms table, the frame's file naming the module
+  (`[nf_tables]`, as perf names it) when /proc/kallsyms places the address in one;
 - return addresses (every frame but the leaf) looked up at `addr - 1`, so that a call
   that ends a function is charged to the caller;
 - an address without a symbol becomes `module+0xoffset` when bcc knows the module and
@@ -24,6 +29,7 @@ This is the only module that imports bcc, and only when a collector starts.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import ctypes as ct
 import importlib.util
 import os
@@ -34,13 +40,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from collectors.live import offcpu
 from collectors.live.base import (
     DEFAULT_FREQUENCY,
+    MAX_DRAIN_INTERVAL,
     Collector,
     CollectorError,
     CommandIO,
     Target,
     check_pid,
+    drain_interval,
     process_alive,
 )
 from collectors.live.batches import BatchAssembler
@@ -52,17 +61,22 @@ PROGRAM_NAME = "bpfscope_sample"
 """The BPF program's name as `bpftool prog show` lists it."""
 KERNEL_FILE = "[kernel.kallsyms]"
 
-DRAIN_INTERVAL = 0.1
 EARLY_DRAIN_INTERVAL = 0.02
 EARLY_SECONDS = 1.0
-MAPS_CHECK_INTERVAL = 1.0
+MAPS_CHECK_INTERVAL = 2.0
 """How often the target's mappings are compared for new modules, after the first seconds."""
+CHILD_DRAIN_INTERVAL = 0.1
+CHILD_SECONDS = 2.0
+"""After a new child of the target shows up, the ring is drained every 0.1 s for 2 s: a
+program that starts one short child (`make`, a shell script) usually starts more, and a
+child's modules can only be read while it lives."""
 REFRESH_INTERVAL = 1.0
 """Least time between two re-reads of a process's modules prompted by unknown addresses."""
 EVICT_INTERVAL = 10.0
 
-# struct sample_t below: ts, pid, tid, cpu, pad, comm[16], klen, ulen, then the addresses.
-_HEAD = struct.Struct("<QIII4x16s")
+# struct sample_t below: ts, pid, tid, cpu, pad, comm[16], klen, ulen, then the addresses;
+# `pad` is the kind of record (0; off-CPU records, see offcpu.py, have 1).
+_HEAD = struct.Struct("<QII4xI16s")
 _LENS = struct.Struct("<ii")
 _KEY_START = _HEAD.size
 _IPS_START = _KEY_START + _LENS.size
@@ -86,7 +100,7 @@ struct sample_t {
 
 BPF_RINGBUF_OUTPUT(samples, __PAGES__);
 /* config[0]: 0 = every process, 1 = the processes in `targets`;
-   config[1]: 1 = processes forked by a target become targets (a launched command's children). */
+   config[1]: 1 = processes forked by a target become targets (its children, as perf's inherit). */
 BPF_ARRAY(config, u32, 2);
 BPF_HASH(targets, u32, u8, 65536);
 BPF_ARRAY(counters, u64, 1);
@@ -149,17 +163,29 @@ int __NAME__(struct bpf_perf_event_data *ctx) {
 """
 
 
+_FULL_RECORD = 8 + _IPS_START + 2 * MAX_FRAMES * 8
+"""Ring bytes of a sample with two full stacks (the ring adds an 8-byte header)."""
+
+
 def ring_pages(frequency: int, cpus: int) -> int:
-    """Ring buffer pages for half a second of full-size records on every CPU (a power of two)."""
-    record = _IPS_START + 2 * MAX_FRAMES * 8
-    wanted = max(256, frequency * cpus * record // 2 // 4096)
+    """Ring buffer pages for a second of full-size records on every CPU (a power of two)."""
+    wanted = max(256, frequency * cpus * _FULL_RECORD // 4096)
     pages = 1 << (wanted - 1).bit_length()
     return min(pages, 16384)
 
 
-def program_text(frequency: int, cpus: int) -> str:
-    return (BPF_TEXT.replace("__MAX_FRAMES__", str(MAX_FRAMES))
-            .replace("__PAGES__", str(ring_pages(frequency, cpus)))
+def ring_seconds(frequency: int, cpus: int) -> float:
+    """How long the ring takes to fill when every sample on every CPU is full-size (real
+    stacks are mostly far shorter)."""
+    return ring_pages(frequency, cpus) * 4096 / (frequency * cpus * _FULL_RECORD)
+
+
+def program_text(frequency: int, cpus: int, off_cpu: bool = False) -> str:
+    """The BPF program; with `off_cpu`, the off-CPU tracepoint too, and a larger ring."""
+    pages = ring_pages(frequency, cpus)
+    text = BPF_TEXT + offcpu.program_text(frequency) if off_cpu else BPF_TEXT
+    return (text.replace("__MAX_FRAMES__", str(MAX_FRAMES))
+            .replace("__PAGES__", str(offcpu.ring_pages(pages) if off_cpu else pages))
             .replace("__NAME__", PROGRAM_NAME))
 
 
@@ -256,6 +282,68 @@ def _perf_map_stamp(pid: int) -> tuple[int, int] | None:
     return st.st_mtime_ns, st.st_size
 
 
+class KernelModules:
+    """The kernel module a kernel address is in, from /proc/kallsyms, whose lines for module
+    symbols end in a tab and `[module]` (`[bpf]` for BPF programs).
+
+    An address belongs to the nearest text symbol below it (as for its name): it is in a
+    module when that is a module's symbol, unless it lies in the kernel's own text
+    (`_stext` to `_etext`), wherever modules are placed around it. Only module lines are
+    parsed: a few on a VM, some thousands on a server, against 100,000 kernel symbols.
+    """
+
+    def __init__(self, kallsyms: bytes) -> None:
+        entries: list[tuple[int, str]] = []
+        start = kallsyms.find(b"\t[")
+        start = kallsyms.rfind(b"\n", 0, start) + 1 if start >= 0 else len(kallsyms)
+        # The kernel lists its own symbols first: module lines all come after the first one.
+        for line in kallsyms[start:].splitlines():
+            addr, _, rest = line.partition(b" ")
+            if rest[:1] in (b"t", b"T", b"w", b"W") and rest.endswith(b"]"):
+                module = rest[rest.rfind(b"[") + 1 : -1]
+                if module:
+                    with contextlib.suppress(ValueError):
+                        entries.append((int(addr, 16), module.decode("utf-8", "replace")))
+        entries.sort()
+        self._starts = [a for a, _ in entries]
+        self._modules = [m for _, m in entries]
+        self._text = (_symbol_address(kallsyms, b"_stext"), _symbol_address(kallsyms, b"_etext"))
+
+    @classmethod
+    def read(cls) -> KernelModules:
+        """The running kernel's (no modules when /proc/kallsyms cannot be read)."""
+        try:
+            with open("/proc/kallsyms", "rb") as f:
+                return cls(f.read())
+        except OSError:
+            return cls(b"")
+
+    def module(self, addr: int) -> str | None:
+        """The module `addr` is in, or None for the kernel itself."""
+        stext, etext = self._text
+        if stext is not None and etext is not None and stext <= addr < etext:
+            return None
+        i = bisect.bisect_right(self._starts, addr) - 1
+        return self._modules[i] if i >= 0 else None
+
+    def file(self, addr: int) -> str:
+        """The frame file for `addr`: `[module]`, or `[kernel.kallsyms]` as perf names the kernel."""
+        module = self.module(addr)
+        return KERNEL_FILE if module is None else f"[{module}]"
+
+
+def _symbol_address(kallsyms: bytes, name: bytes) -> int | None:
+    """The address of kernel symbol `name` in kallsyms text, if listed."""
+    at = kallsyms.find(b" " + name + b"\n")
+    if at < 0:
+        return None
+    begin = kallsyms.rfind(b"\n", 0, at) + 1
+    try:
+        return int(kallsyms[begin:at].partition(b" ")[0], 16)
+    except ValueError:
+        return None
+
+
 def executable_ranges(pid: int) -> list[tuple[int, int]]:
     """(start, end) of every executable mapping of `pid`, file-backed or not, sorted."""
     out: list[tuple[int, int]] = []
@@ -296,12 +384,13 @@ def executable_mappings(pid: int) -> dict[str, int]:
 class _Symbolizer:
     """Turns raw records into stack ids in a `BatchAssembler`."""
 
-    def __init__(self, bcc: Any, assembler: BatchAssembler) -> None:
+    def __init__(self, bcc: Any, assembler: BatchAssembler, modules: KernelModules | None = None) -> None:
         self.bcc = bcc
         self.lib = bcc.libbcc.lib
         self.asm = assembler
         self.processes: dict[int, _Process] = {}
         self.kernel: dict[int, int] = {}
+        self.modules = modules if modules is not None else KernelModules.read()
         self._symbol = bcc.libbcc.bcc_symbol()
         self._unknown = assembler.frame(Frame("[unknown]", None, None, None, FrameKind.UNKNOWN), False)
         self._last_evict = time.monotonic()
@@ -337,7 +426,8 @@ class _Symbolizer:
         if fid is None:
             name = self.bcc.BPF.ksym(addr).decode("utf-8", "replace")
             resolved = name != "[unknown]"
-            fid = self.asm.frame(Frame(name, KERNEL_FILE, None, None, FrameKind.KERNEL), resolved)
+            file = self.modules.file(addr)
+            fid = self.asm.frame(Frame(name, file, None, None, FrameKind.KERNEL), resolved)
             self.kernel[addr] = fid
         return fid
 
@@ -444,12 +534,15 @@ class BccCollector(Collector):
 
     name = "bcc"
 
-    def __init__(self, target: Target, frequency: int = DEFAULT_FREQUENCY, io: CommandIO | None = None) -> None:
+    def __init__(self, target: Target, frequency: int = DEFAULT_FREQUENCY, io: CommandIO | None = None,
+                 off_cpu: bool = False) -> None:
+        """`off_cpu`: record where the target waits too (see `offcpu.py`), all in seconds."""
         super().__init__(target, frequency, io)
+        self.off_cpu = off_cpu
         self._bcc: Any = None
         self._bpf: Any = None
         self._counters: Any = None
-        self._asm = BatchAssembler()
+        self._asm = BatchAssembler(off_cpu)
         self._symbols: _Symbolizer | None = None
         self._records: list[bytes] = []
         self._comms: dict[bytes, str] = {}
@@ -457,6 +550,12 @@ class BccCollector(Collector):
         self._halt = threading.Event()
         self._worker: threading.Thread | None = None
         self.compile_seconds = 0.0
+        self.drain_interval = MAX_DRAIN_INTERVAL
+        """Seconds between the worker's wake-ups once started (see `drain_interval`)."""
+        self._pacer: offcpu.DrainPacer | None = None
+        """With off-CPU time: shorter waits while records come fast."""
+        self._children_until = 0.0
+        """`time.monotonic()` until which new children are looked for often."""
 
     # --- start --------------------------------------------------------------------------
 
@@ -468,8 +567,12 @@ class BccCollector(Collector):
             check_pid(self.target.pid)
         bcc = self._bcc = _import_bcc()
         cpus = len(bcc.utils.get_online_cpus())
+        self.drain_interval = drain_interval(ring_seconds(self.frequency, cpus))
+        if self.off_cpu:
+            ring_bytes = offcpu.ring_pages(ring_pages(self.frequency, cpus)) * 4096
+            self._pacer = offcpu.DrainPacer(ring_bytes, self.drain_interval)
         began = time.monotonic()
-        self._bpf = _compile(bcc, program_text(self.frequency, cpus))
+        self._bpf = _compile(bcc, program_text(self.frequency, cpus, self.off_cpu))
         self.compile_seconds = time.monotonic() - began
         try:
             # bcc reads the kernel's symbol table (about 15 MB, 0.1 s of CPU) at its first
@@ -491,10 +594,12 @@ class BccCollector(Collector):
             b[b"targets"][ct.c_uint(pid)] = ct.c_ubyte(1)
         config = b[b"config"]
         config[ct.c_int(0)] = ct.c_uint(1 if pid else 0)
-        config[ct.c_int(1)] = ct.c_uint(1 if self._command is not None else 0)
+        config[ct.c_int(1)] = ct.c_uint(1 if pid else 0)
         self._counters = b[b"counters"]
         b[b"samples"].open_ring_buffer(self._on_record)
         self.start_ns = time.monotonic_ns()
+        if self.off_cpu:
+            offcpu.enable(b, self.start_ns)
         try:
             b.attach_perf_event(ev_type=bcc.PerfType.SOFTWARE, ev_config=bcc.PerfSWConfig.CPU_CLOCK,
                                 fn_name=PROGRAM_NAME.encode(), sample_freq=self.frequency, cpu=-1)
@@ -515,13 +620,19 @@ class BccCollector(Collector):
         return 0
 
     def _run(self) -> None:
+        # One timed wait per round and everything done in it (drain, liveness, new modules):
+        # a wake-up costs about a millisecond whatever it does, so their number is the cost.
         began = time.monotonic()
         last_maps = 0.0
         try:
             while True:
-                early = time.monotonic() - began < EARLY_SECONDS
-                if self._halt.wait(EARLY_DRAIN_INTERVAL if early else DRAIN_INTERVAL):
+                early = self._command is not None and time.monotonic() - began < EARLY_SECONDS
+                wait = self._pacer.wait if self._pacer is not None else self.drain_interval
+                if self._children_until and time.monotonic() < self._children_until:
+                    wait = min(wait, CHILD_DRAIN_INTERVAL)
+                if self._halt.wait(EARLY_DRAIN_INTERVAL if early else wait):
                     return
+                self.wakeups += 1
                 now = time.monotonic()
                 pid = self.pid
                 if pid and (early or now - last_maps >= MAPS_CHECK_INTERVAL) and self._symbols is not None:
@@ -557,6 +668,8 @@ class BccCollector(Collector):
             return
         b.ring_buffer_consume()
         records, self._records = self._records, []
+        if self._pacer is not None:
+            self._pacer.drained(sum(map(len, records)), time.monotonic())
         asm = self._asm
         start = self.start_ns
         head = _HEAD.unpack_from
@@ -564,9 +677,12 @@ class BccCollector(Collector):
         comms = self._comms
         errors = 0
         for rec in records:
-            ts, pid, tid, _cpu, raw_comm = head(rec)
+            ts, pid, tid, kind, raw_comm = head(rec)
             proc = processes.get(pid) or self._new_process(pid)
-            key = rec[_KEY_START:]
+            if kind:
+                key, off_seconds = offcpu.split_record(rec)
+            else:
+                key = rec[_KEY_START:]
             cached = proc.stacks.get(key)
             sid, error = cached if cached is not None else symbols.stack(proc, key)
             errors += error
@@ -574,16 +690,23 @@ class BccCollector(Collector):
             if comm is None:
                 comm = comms[raw_comm] = raw_comm.split(b"\0", 1)[0].decode("utf-8", "replace")
             asm.thread(pid, tid, comm)
-            asm.sample((ts - start) / 1e9, tid, sid)
+            if kind:
+                asm.off_cpu_sample((ts - start) / 1e9, tid, sid, off_seconds)
+            else:
+                asm.sample((ts - start) / 1e9, tid, sid)
         self._stack_errors += errors
         lost = int(self._counters[ct.c_int(0)].value) if self._counters is not None else 0
+        if self.off_cpu:
+            lost += offcpu.lost(b)
         self._publish(asm.take(lost, self._stack_errors, force=lost != self.stats.lost))
 
     def _new_process(self, pid: int) -> _Process:
         assert self._symbols is not None
-        if self._command is not None and pid != self._command.pid:
-            # A child of the launched command: commands like `make` run many short ones.
+        if self.pid is not None and pid != self.pid:
+            # A child of the target (a launched command like `make` runs many short ones):
+            # its modules are read now, while it may still live.
             self._symbols.load_modules(pid)
+            self._children_until = time.monotonic() + CHILD_SECONDS
         return self._symbols.process(pid)
 
     # --- stop ---------------------------------------------------------------------------
@@ -596,11 +719,23 @@ class BccCollector(Collector):
             self._worker.join()
         try:
             if self.failure is None:
+                if self.off_cpu and self._bpf is not None:
+                    self._end_off_cpu(self._bpf)
                 self._drain()
         finally:
             self._release()
             self._publish(self._asm.take(self.stats.lost, self._stack_errors, force=True))
             self._finished.set()
+
+    def _end_off_cpu(self, b: Any) -> None:
+        """Stop recording switches and count the threads still switched out up to the stop."""
+        offcpu.disable(b)
+        b.ring_buffer_consume()
+        self._records.extend(offcpu.pending_records(b, self.stop_ns))
+
+    def describe(self) -> str:
+        text = super().describe()
+        return f"{text}, with off-CPU time" if self.off_cpu else text
 
     def _release(self) -> None:
         """Detach and unload everything (idempotent), end a launched command that still runs."""

@@ -1,8 +1,9 @@
 """Headless recording (`bpfscope record`): sample until the duration, the target's exit or a
 signal, then hand back everything collected, whichever way it ended.
 
-SIGINT and SIGTERM only ask the loop to stop (when installed from the main thread), so the
-collector is always stopped and released and its last samples are kept.
+SIGINT, SIGTERM and SIGHUP (the SSH session dropped) only ask the loop to stop (when
+installed from the main thread), so the collector is always stopped and released and its
+last samples are kept.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ POLL_INTERVAL = 0.25
 PROGRESS_INTERVAL = 1.0
 PLAIN_PROGRESS_INTERVAL = 5.0
 """Seconds between progress lines when stderr is not a terminal (a log file)."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +39,7 @@ class Recording:
 
 @contextlib.contextmanager
 def stop_on_signals(stop: threading.Event) -> Iterator[dict[str, str]]:
-    """While inside, SIGINT and SIGTERM set `stop` (the dict gets the signal's name)."""
+    """While inside, SIGINT, SIGTERM and SIGHUP set `stop` (the dict gets the signal's name)."""
     got: dict[str, str] = {}
     if threading.current_thread() is not threading.main_thread():
         yield got
@@ -47,7 +49,7 @@ def stop_on_signals(stop: threading.Event) -> Iterator[dict[str, str]]:
         got.setdefault("signal", signal.Signals(signum).name)
         stop.set()
 
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
     try:
         yield got
     finally:
@@ -64,17 +66,18 @@ def progress_line(collector: Collector) -> str:
 
 def record(target: Target, frequency: int, duration: float | None = None, which: str | None = None,
            progress: TextIO | None = None, interactive: bool = False,
-           command_io: CommandIO | None = None) -> Recording:
+           command_io: CommandIO | None = None, off_cpu: bool = False) -> Recording:
     """Sample `target` and return the profile group; `CollectorError` when it cannot start.
 
     `progress` gets a start line, progress (rewritten in place when `interactive`, else
     every few seconds) and the reason sampling ended. `command_io`: where a launched
-    command's standard streams go (default: ours).
+    command's standard streams go (default: ours). `off_cpu`: record where the target
+    waits too (bcc only), every profile then in seconds, two per thread (on- and off-CPU).
     """
     stop = threading.Event()
     with stop_on_signals(stop) as got:
-        collector, note = start_collector(target, frequency, which, command_io)
-        builder = ProfileBuilder(_group_name(target), frequency)
+        collector, note = start_collector(target, frequency, which, command_io, off_cpu)
+        builder = ProfileBuilder(_group_name(target), frequency, off_cpu)
         ended = ""
         try:
             _say(progress, note)
@@ -95,15 +98,14 @@ def record(target: Target, frequency: int, duration: float | None = None, which:
                 if progress is not None and time.monotonic() - last_shown >= every:
                     last_shown = time.monotonic()
                     if interactive:
-                        progress.write(f"\r\x1b[K{progress_line(collector)}")
-                        progress.flush()
+                        _write(progress, f"\r\x1b[K{progress_line(collector)}")
                     else:
                         _say(progress, progress_line(collector))
         finally:
             collector.stop()
             builder.apply_all(collector.drain())
             if progress is not None and interactive:
-                progress.write("\r\x1b[K")
+                _write(progress, "\r\x1b[K")
     _say(progress, f"{ended}: {progress_line(collector)}")
     return Recording(builder.finish(), collector, ended)
 
@@ -122,5 +124,12 @@ def _group_name(target: Target) -> str:
 
 def _say(stream: TextIO | None, text: str | None) -> None:
     if stream is not None and text:
-        stream.write(text + "\n")
+        _write(stream, text + "\n")
+
+
+def _write(stream: TextIO, text: str) -> None:
+    """Progress is a courtesy: a terminal gone with a dropped SSH session (EIO) must not
+    keep the samples from being saved."""
+    with contextlib.suppress(OSError, ValueError):
+        stream.write(text)
         stream.flush()
