@@ -78,6 +78,7 @@ def main() -> None:
     live = subprocess.run([sys.executable, str(ROOT / "bench" / "live_bench.py")], capture_output=True, text=True,
                           cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
     results["live"] = json.loads(live.stdout)
+    results["long_session"] = json.loads(subprocess.run([sys.executable, str(ROOT / "bench" / "long_session.py")], capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True).stdout)  # noqa: E501  LONG_SECONDS (default 120) sets its length
     results["targets"] = {
         "read_seconds": 2.0, "read_peak_rss_mb": 400, "write_seconds": 2.0,
         "tui_first_screen_seconds": 2.0, "tui_key_p95_ms": 50, "tui_key_p50_ms": 20, "tui_peak_rss_mb": 600,

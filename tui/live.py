@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from collectors.live.base import Collector, Target
 from collectors.live.batches import ProfileBuilder
+from collectors.live.offcpu import records_off_cpu
 from collectors.profile import Profile
 from collectors.safe_text import printable
 
@@ -38,6 +39,9 @@ class LiveOptions:
     """SIGTERM, SIGHUP and SIGINT end the app cleanly (so the collector is stopped)."""
     clock: Callable[[], float] = time.monotonic
     """When the panes may next be rebuilt is measured on it (tests freeze it)."""
+    off_cpu: bool = False
+    """The starter records off-CPU time too (`--off-cpu`): every profile in seconds, an
+    on-CPU and an off-CPU one per thread, and "all threads" adding both (wall time)."""
 
 
 class LiveRun:
@@ -47,12 +51,15 @@ class LiveRun:
         self.collector = collector
         self.note = note
         self.output_log = output_log
-        self.builder = ProfileBuilder(collector.target.describe(), collector.frequency)
+        self.builder = ProfileBuilder(collector.target.describe(), collector.frequency,
+                                      records_off_cpu(collector))
         self.group = self.builder.group
-        self.merged = Profile(name="all threads", frames=self.group.frames)
+        self.merged = Profile(name="all threads", frames=self.group.frames, unit=self.builder.unit)
         self.merged.sample_period = 1.0 / collector.frequency
         self.stopped = False
         """`x` was pressed (or the app is quitting): collection ended on request."""
+        self.released = False
+        """The collector was stopped (kernel resources freed), on request or because it ended."""
         self._applied: list[int] = []
         """Per profile of the group: how many of its samples are already in `merged`."""
         self._last_time = float("-inf")
@@ -63,7 +70,14 @@ class LiveRun:
         return self.stopped or self.collector.finished or self.collector.failure is not None
 
     def pump(self) -> int:
-        """Apply the batches queued since the last call; returns how many samples were added."""
+        """Apply the batches queued since the last call; returns how many samples were added.
+
+        A collector that ended on its own (the target exited, or its worker failed) is
+        stopped here, so its BPF programs are unloaded now rather than when the app quits.
+        """
+        if self.collector.finished and not self.released:
+            self.released = True
+            self.collector.stop()
         batches = self.collector.drain()
         if not batches:
             return 0
@@ -74,7 +88,7 @@ class LiveRun:
         profiles = self.group.profiles
         applied = self._applied
         applied.extend([0] * (len(profiles) - len(applied)))
-        rows: list[tuple[float, int, tuple[int, ...]]] = []
+        rows: list[tuple[float, int, tuple[int, ...], float]] = []
         for i, p in enumerate(profiles):
             done, n = applied[i], p.sample_count
             if n == done:
@@ -82,24 +96,25 @@ class LiveRun:
             assert p.times is not None
             stacks = p.stacks.stacks
             rows.extend(zip(p.times[done:n], [i] * (n - done), map(stacks.__getitem__, p.sample_stacks[done:n]),
-                            strict=True))
+                            p.weights[done:n], strict=True))
             applied[i] = n
         rows.sort(key=lambda r: (r[0], r[1]))
         merged = self.merged
         intern = merged.stacks.intern
         last = self._last_time
-        for t, _, stack in rows:
-            # Batches from different CPUs can overlap by a hair; time order must not go back.
+        for t, _, stack, w in rows:
+            # Batches from different CPUs can overlap by a hair (and an off-CPU sample, timed
+            # when its wait began, comes when it ends); time order must not go back.
             if t < last:
                 t = last
             last = t
-            merged.add_stack_sample(intern(stack), 1.0, t)
+            merged.add_stack_sample(intern(stack), w, t)
         self._last_time = last
         return len(rows)
 
     def stop(self) -> None:
         """Stop collecting (kernel resources released) and keep the last samples."""
-        self.stopped = True
+        self.stopped = self.released = True
         self.collector.stop()
         self.pump()
 
@@ -121,7 +136,8 @@ def status_text(run: LiveRun, paused: bool) -> str:
     target = c.target.describe()
     if c.target.command and c.pid is not None:
         target = f"{target} (PID {c.pid})"
-    parts = [c.name, printable(target), f"{c.frequency} Hz", f"{st.samples} samples", f"{st.lost} lost",
+    name = f"{c.name} + off-CPU" if records_off_cpu(c) else c.name
+    parts = [name, printable(target), f"{c.frequency} Hz", f"{st.samples} samples", f"{st.lost} lost",
              f"{c.elapsed():.1f} s", f"{st.unknown_share:.1%} [unknown]"]
     if st.stack_errors:
         parts.append(f"{st.stack_errors} stack errors")

@@ -82,27 +82,44 @@ def save_profile(group: ProfileGroup, path: str, fmt: str | None = None) -> str:
 
 
 def write_atomic(path: Path, fill: Callable[[BinaryIO], None]) -> None:
-    """Create `path` with the bytes `fill` writes, all or nothing."""
+    """Create `path` with the bytes `fill` writes, all or nothing.
+
+    The temporary file is created with O_EXCL under a random name (a link planted there
+    makes creation fail and another name is tried, it is never followed), and its mode and
+    owner are set through the open descriptor, so no path is followed after creation.
+    """
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
             fill(f)
             f.flush()
+            os.fchmod(f.fileno(), 0o644)
+            _give_to_sudo_user(f.fileno())
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        _give_to_sudo_user(tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    _sync_directory(directory)
 
 
-def _give_to_sudo_user(path: str) -> None:
+def _give_to_sudo_user(fd: int) -> None:
+    """Hand the file to the user who ran sudo (SUDO_UID/SUDO_GID), when running as root."""
     if os.geteuid() != 0:
         return
     uid, gid = os.environ.get("SUDO_UID"), os.environ.get("SUDO_GID")
     if uid and uid.isdigit():
         with contextlib.suppress(OSError):
-            os.chown(path, int(uid), int(gid) if gid and gid.isdigit() else -1)
+            os.fchown(fd, int(uid), int(gid) if gid and gid.isdigit() else -1)
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the rename itself durable (best effort: not every file system allows it)."""
+    with contextlib.suppress(OSError):
+        dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
