@@ -3,7 +3,8 @@
     bpfscope [FILE]                      open FILE (or the process picker) in the TUI
     bpfscope convert INPUT -o OUTPUT     convert between profile formats
     bpfscope top INPUT                   the hottest functions, as a table, JSON or markdown
-    bpfscope diff BASE NEW               what changed between two profiles, per function
+    bpfscope diff BASE NEW               what changed between two profiles: the TUI on NEW coloured by
+                                         the change (on a terminal), else a table or --json per function
     bpfscope record (-p PID | -a | -- CMD ...) -o OUTPUT   sample live, headless
 
 Bad input is an expected outcome: one line on stderr naming the file and what is wrong,
@@ -29,6 +30,8 @@ from collectors.transforms import Filters
 EXIT_OK = 0
 EXIT_USAGE = 2
 SUBCOMMANDS = ("convert", "top", "diff", "record")
+OFF_CPU_HELP = ("also record where the process waits (blocked, sleeping, on locks or I/O), from the scheduler's "
+                "switches: every profile in seconds, an on-CPU and an off-CPU one per thread (bcc only)")
 
 
 class UsageError(Exception):
@@ -47,10 +50,10 @@ def _parser_main() -> argparse.ArgumentParser:
         epilog="subcommands:\n"
         "  convert INPUT -o OUTPUT [--to speedscope|folded|pprof]   convert a profile\n"
         "  top INPUT [-n N] [--by self|total] [--format table|json|markdown]   hottest functions\n"
-        "  diff BASE NEW [-n N] [--json]                           per-function change, in % of each total\n"
+        "  diff BASE NEW [-n N] [--json | --table]                 the change, in % of each total (TUI on a terminal)\n"
         "  (top, convert and diff take --focus, --hide, --collapse, --from and --until/--to)\n"
-        "  record (-p PID | -a | -- CMD ARGS...) [-F HZ] [-d SECONDS] [--collector bcc|perf] -o OUTPUT\n"
-        "                                                          sample live, write a profile\n"
+        "  record (-p PID | -a | -- CMD ARGS...) [-F HZ] [-d SECONDS] [--collector bcc|perf]\n"
+        "         [--off-cpu] -o OUTPUT                            sample live, write a profile\n"
         "run 'bpfscope SUBCOMMAND --help' for each one's options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -64,6 +67,7 @@ def _parser_main() -> argparse.ArgumentParser:
                         help=f"samples per second per CPU (default {DEFAULT_FREQUENCY}, at most {MAX_FREQUENCY})")
     parser.add_argument("--collector", choices=("bcc", "perf"),
                         help="bcc (eBPF, needs root) or perf; default: bcc when it can run, else perf")
+    parser.add_argument("--off-cpu", action="store_true", help=OFF_CPU_HELP)
     return parser
 
 
@@ -145,6 +149,9 @@ def _parser_diff() -> argparse.ArgumentParser:
     p.add_argument("new", help="the profile after")
     p.add_argument("-n", type=int, default=20, metavar="N", help="how many functions (default 20; 0 for all)")
     p.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    p.add_argument("--table", action="store_true",
+                   help="print the table even on a terminal (there, without --json or --table, the TUI opens "
+                   "on NEW coloured by the change from BASE)")
     _add_filter_options(p)
     return p
 
@@ -155,7 +162,7 @@ def _parser_record() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="bpfscope record",
         usage="bpfscope record (-p PID | -a | -- CMD ARGS...) [-F HZ] [-d SECONDS] [--collector bcc|perf] "
-        "-o OUTPUT",
+        "[--off-cpu] -o OUTPUT",
         description="Sample a process, every process, or a command launched for the purpose, and write "
         "one profile per thread (speedscope or folded, by OUTPUT's suffix). Sampling ends at the duration, "
         "when the process exits, or on Ctrl-C/SIGTERM; what was collected is written in every case.",
@@ -168,6 +175,7 @@ def _parser_record() -> argparse.ArgumentParser:
     p.add_argument("-d", "--duration", type=float, metavar="SECONDS", help="stop after this long")
     p.add_argument("--collector", choices=("bcc", "perf"),
                    help="bcc (eBPF, needs root) or perf; default: bcc when it can run, else perf")
+    p.add_argument("--off-cpu", action="store_true", help=OFF_CPU_HELP)
     p.add_argument("-o", "--output", required=True, help="where to write (.speedscope.json, .folded, .pb.gz)")
     return p
 
@@ -282,6 +290,11 @@ def _diff(ns: argparse.Namespace) -> int:
     filters = _filters(ns)
     base = _load_filtered(ns.base, filters)
     new = _load_filtered(ns.new, filters)
+    if not (ns.json or ns.table) and sys.stdout.isatty():
+        from tui.app import run_app
+
+        run_app(new, baseline=base)
+        return EXIT_OK
     rows = diff_functions(base, new, ns.n or None)
     if ns.json:
         json.dump([r.as_json() for r in rows], sys.stdout, ensure_ascii=False)
@@ -338,7 +351,7 @@ def _record(args: list[str]) -> int:
             Target.all_processes() if ns.all else Target.for_pid(ns.pid)
         # With the profile on stdout, a launched command's output goes to stderr instead.
         done = record(target, ns.frequency, ns.duration, ns.collector, sys.stderr, sys.stderr.isatty(),
-                      CommandIO(stdout=2) if ns.output == "-" else None)
+                      CommandIO(stdout=2) if ns.output == "-" else None, off_cpu=ns.off_cpu)
     except (CollectorError, ValueError) as e:
         raise UsageError(str(e)) from None
     group, stats = done.group, done.collector.stats
@@ -346,7 +359,7 @@ def _record(args: list[str]) -> int:
         save_profile(group, ns.output)
     except OSError as e:
         raise UsageError(f"{ns.output}: cannot write it ({e.strerror or e})") from None
-    threads = sum(1 for p in group.profiles if p.sample_count)
+    threads = len({p.tid if p.tid is not None else id(p) for p in group.profiles if p.sample_count})
     print(f"bpfscope: wrote {stats.samples} samples of {threads} thread{'' if threads == 1 else 's'} to {ns.output} "
           f"({stats.lost} lost, {stats.stack_errors} stack errors, {stats.unknown_share:.1%} [unknown] frames)",
           file=sys.stderr)
@@ -423,11 +436,12 @@ def _open_live(parser: argparse.ArgumentParser, ns: argparse.Namespace, command:
         log_path = os.path.join(tempfile.mkdtemp(prefix="bpfscope-"), "command.log")
         fds = [os.open(os.devnull, os.O_RDONLY), os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)]
         io = CommandIO(stdin=fds[0], stdout=fds[1], stderr=fds[1])
-    starter = functools.partial(start_collector, frequency=ns.frequency, which=ns.collector, io=io)
+    starter = functools.partial(start_collector, frequency=ns.frequency, which=ns.collector, io=io,
+                                off_cpu=ns.off_cpu)
     from tui.app import run_live
 
     try:
-        code = run_live(LiveOptions(starter, target, log_path))
+        code = run_live(LiveOptions(starter, target, log_path, off_cpu=ns.off_cpu))
     finally:
         for fd in fds:
             os.close(fd)
