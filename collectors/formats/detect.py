@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,9 +47,13 @@ def load_profile(path: str | os.PathLike[str], progress: Progress | None = None)
     """Read any supported profile file, or raise LoadError naming it."""
     p = Path(path)
     try:
-        size = p.stat().st_size
-        if p.is_dir():
+        st = p.stat()
+        size = st.st_size
+        if stat.S_ISDIR(st.st_mode):
             raise LoadError(f"{p}: is a directory, not a profile")
+        if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+            # /dev/zero never ends and a disk is not a profile: refuse rather than read.
+            raise LoadError(f"{p}: is a device, not a profile")
         if size > MAX_FILE_BYTES:
             raise LoadError(f"{p}: {size} bytes is larger than bpfscope reads ({MAX_FILE_BYTES} bytes)")
         data = _read_bytes(p, size, progress)
@@ -71,15 +76,18 @@ def load_profile(path: str | os.PathLike[str], progress: Progress | None = None)
 
 
 def _read_bytes(p: Path, size: int, progress: Progress | None) -> bytes:
-    if progress is None or size < (8 << 20):
-        return p.read_bytes()
+    """The file's bytes, never more than MAX_FILE_BYTES whatever its size claims (a pipe,
+    `<(perf script)`, says 0; a file may grow while read)."""
     chunks = []
     done = 0
     with p.open("rb") as f:
-        while chunk := f.read(4 << 20):
+        while chunk := f.read(min(4 << 20, MAX_FILE_BYTES + 1 - done)):
             chunks.append(chunk)
             done += len(chunk)
-            progress(done, size)
+            if done > MAX_FILE_BYTES:
+                raise LoadError(f"{p}: larger than bpfscope reads ({MAX_FILE_BYTES} bytes)")
+            if progress is not None and size >= (8 << 20):
+                progress(done, size)
     return b"".join(chunks)
 
 
