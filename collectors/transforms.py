@@ -193,16 +193,17 @@ def time_slice(profile: Profile, start_s: float | None, end_s: float | None,
 @dataclass(frozen=True)
 class Filters:
     """What the headless commands apply to every profile of a file, in this order:
-    time slice, collapse, hide, focus."""
+    time slice, collapse, mine (keep only), hide, focus."""
 
     focus: str | None = None
     hide: Sequence[str] = field(default_factory=tuple)
     collapse: Sequence[str] = field(default_factory=tuple)
     start_s: float | None = None
     end_s: float | None = None
+    mine: Sequence[str] = field(default_factory=tuple)
 
     def __bool__(self) -> bool:
-        return bool(self.focus is not None or self.hide or self.collapse
+        return bool(self.focus is not None or self.hide or self.collapse or self.mine
                     or self.start_s is not None or self.end_s is not None)
 
 
@@ -218,7 +219,7 @@ def apply_filters(group: ProfileGroup, filters: Filters) -> ProfileGroup:
     Time bounds are seconds from the group's first sample. Profiles left without samples
     are dropped (at least one profile is kept).
     """
-    for pattern in (*filter(None, [filters.focus]), *filters.hide, *filters.collapse):
+    for pattern in (*filter(None, [filters.focus]), *filters.hide, *filters.collapse, *filters.mine):
         frame_matcher(pattern)  # a bad pattern fails before any work
     timed = filters.start_s is not None or filters.end_s is not None
     origin = group_start_time(group) if timed else None
@@ -228,6 +229,8 @@ def apply_filters(group: ProfileGroup, filters: Filters) -> ProfileGroup:
             p = time_slice(p, filters.start_s, filters.end_s, origin)
         for pattern in filters.collapse:
             p = collapse(p, pattern)
+        for pattern in filters.mine:
+            p = keep_only(p, pattern)
         for pattern in filters.hide:
             p = hide(p, pattern)
         if filters.focus is not None:

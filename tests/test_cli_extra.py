@@ -77,6 +77,13 @@ def test_top_focus_and_hide(tmp_path: Path) -> None:
     assert hidden == {"main": 3, "read": 2, "parse": 1}
 
 
+def test_top_mine_keeps_only_matching_frames(tmp_path: Path) -> None:
+    """--mine keeps only frames whose name or file matches; library time goes to the nearest kept caller."""
+    path = folded(tmp_path, "p.folded", "app_main;libc_read;app_parse;libc_memcpy 2\napp_main;libc_write 3\n")
+    mine = {x["name"]: x["self"] for x in json.loads(run("top", path, "--json", "--mine", "app_").stdout)}
+    assert mine == {"app_main": 3, "app_parse": 2}
+
+
 def test_bad_regex_is_a_usage_error() -> None:
     """An invalid `re:` pattern gives one line and exit status 2."""
     assert_one_line_error(run("top", SIMPLE, "--focus", "re:("), "regular expression")

@@ -51,7 +51,7 @@ def _parser_main() -> argparse.ArgumentParser:
         "  convert INPUT -o OUTPUT [--to speedscope|folded|pprof]   convert a profile\n"
         "  top INPUT [-n N] [--by self|total] [--format table|json|markdown]   hottest functions\n"
         "  diff BASE NEW [-n N] [--json | --table]                 the change, in % of each total (TUI on a terminal)\n"
-        "  (top, convert and diff take --focus, --hide, --collapse, --from and --until/--to)\n"
+        "  (top, convert and diff take --focus, --hide, --collapse, --mine, --from and --until/--to)\n"
         "  record (-p PID | -a | -- CMD ARGS...) [-F HZ] [-d SECONDS] [--collector bcc|perf]\n"
         "         [--off-cpu] -o OUTPUT                            sample live, write a profile\n"
         "run 'bpfscope SUBCOMMAND --help' for each one's options.",
@@ -93,6 +93,9 @@ def _add_filter_options(p: argparse.ArgumentParser, to_is_time: bool = True) -> 
                    help="drop matching frames; their time goes to the caller (repeatable)")
     g.add_argument("--collapse", metavar="PAT", action="append", default=[],
                    help="merge consecutive matching frames into one frame named PAT (repeatable)")
+    g.add_argument("--mine", metavar="PAT", action="append", default=[],
+                   help="keep only matching frames (your code, by name or file); the others' time goes to "
+                        "the nearest kept caller (repeatable)")
     g.add_argument("--from", dest="start_s", type=float, metavar="S",
                    help="only samples from S seconds after the first one (needs sample times)")
     until = ("--until", "--to") if to_is_time else ("--until",)
@@ -104,12 +107,12 @@ def _filters(ns: argparse.Namespace) -> Filters:
     """The filters asked for, checked before any file is read (a bad pattern fails fast)."""
     from collectors.transforms import frame_matcher
 
-    for pattern in (*([ns.focus] if ns.focus is not None else []), *ns.hide, *ns.collapse):
+    for pattern in (*([ns.focus] if ns.focus is not None else []), *ns.hide, *ns.collapse, *ns.mine):
         frame_matcher(pattern)
     if ns.start_s is not None and ns.end_s is not None and not ns.start_s < ns.end_s:
         raise UsageError(f"--from {ns.start_s:g} must be before --until {ns.end_s:g}")
     return Filters(focus=ns.focus, hide=tuple(ns.hide), collapse=tuple(ns.collapse),
-                   start_s=ns.start_s, end_s=ns.end_s)
+                   start_s=ns.start_s, end_s=ns.end_s, mine=tuple(ns.mine))
 
 
 def _load_filtered(path: str, filters: Filters) -> ProfileGroup:
