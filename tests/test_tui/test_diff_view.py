@@ -134,13 +134,27 @@ async def test_sandwich_columns_before_after_and_change() -> None:
         sw = app.sandwich
         table = sw.table
         labels = [str(c.label) for c in table.columns.values()]
-        assert labels == ["total base", "total new", "Δ total", "self base", "self new", "Δ self", "function"]
+        assert labels == ["function", "base%", "new%", "Δ total", "self base%", "self new%", "Δ self"]
         frames = app.session.group.frames
         by_name = {frames[f].name: f for f in sw.order}
         row = [str(c) for c in table.get_row(str(by_name["parse"]))]
-        assert row == ["40.0%", "60.0%", "+20.0", "30.0%", "50.0%", "+20.0", "parse"]
+        assert row == ["parse", "40.0", "60.0", "+20.0", "30.0", "50.0", "+20.0"]
         row = [str(c) for c in table.get_row(str(by_name["net"]))]
-        assert row[:3] == ["0.0%", "20.0%", "+20.0"]
+        assert row[:4] == ["net", "0.0", "20.0", "+20.0"]
+
+
+async def test_diff_sandwich_shows_names_at_80_columns() -> None:
+    """At 80x24 the diff table's visible part holds the function names and the total change."""
+    app = diff_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        await pilot.pause()
+        table = app.sandwich.table
+        keys = [str(k.value) for k in table.columns]
+        widths = [c.get_render_width(table) for c in table.columns.values()]
+        visible = table.scrollable_content_region.width
+        last = max(keys.index(k) for k in ("name", "total-base", "total-new", "total-delta"))
+        assert sum(widths[:last + 1]) <= visible
 
 
 async def test_o_cycles_the_sort_through_the_change_of_total() -> None:

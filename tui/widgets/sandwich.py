@@ -44,8 +44,12 @@ repeats faster than that, and each rebuild scans every stack of the profile)."""
 _COLUMN_SORT = {"self": "self", "self%": "self", "total": "total", "total%": "total", "name": "name",
                 "self-base": "self", "self-new": "self", "self-delta": "delta-self",
                 "total-base": "total", "total-new": "total", "total-delta": "delta"}
-DIFF_COLUMNS = (("total base", "total-base"), ("total new", "total-new"), ("Δ total", "total-delta"),
-                ("self base", "self-base"), ("self new", "self-new"), ("Δ self", "self-delta"))
+DIFF_COLUMNS = (("base%", "total-base"), ("new%", "total-new"), ("Δ total", "total-delta"),
+                ("self base%", "self-base"), ("self new%", "self-new"), ("Δ self", "self-delta"))
+"""Total before, after and change, then the same for self (in % of each profile's total)."""
+DIFF_NAME_WIDTH = 20
+"""In a comparison the function column comes first at this width: six number columns would
+push it out of an 80-column terminal's table (the self columns scroll into view instead)."""
 
 
 def sorted_functions(totals: FunctionTotals, frames: FrameTable, by: str,
@@ -154,13 +158,14 @@ class SandwichView(Horizontal):
         table = self.table
         table.clear(columns=True)
         if self.baseline is not None:
+            table.add_column("function", key="name", width=DIFF_NAME_WIDTH)
             for label, key in DIFF_COLUMNS:
                 table.add_column(label, key=key)
-        else:
-            table.add_column("self", key="self")
-            table.add_column("self%", key="self%")
-            table.add_column("total", key="total")
-            table.add_column("total%", key="total%")
+            return
+        table.add_column("self", key="self")
+        table.add_column("self%", key="self%")
+        table.add_column("total", key="total")
+        table.add_column("total%", key="total%")
         table.add_column("function", key="name")
 
     @property
@@ -227,11 +232,12 @@ class SandwichView(Horizontal):
         for f in self.order:
             sb, sn, tb, tn = c = changes[f]
             table.add_row(
-                Text(f"{tb:.1f}%", justify="right"), Text(f"{tn:.1f}%", justify="right"),
+                Text(printable(frames[f].name), no_wrap=True, overflow="ellipsis"),
+                Text(f"{tb:.1f}", justify="right"), Text(f"{tn:.1f}", justify="right"),
                 Text(f"{c.total_delta:+.1f}", justify="right"),
-                Text(f"{sb:.1f}%", justify="right"), Text(f"{sn:.1f}%", justify="right"),
+                Text(f"{sb:.1f}", justify="right"), Text(f"{sn:.1f}", justify="right"),
                 Text(f"{c.self_delta:+.1f}", justify="right"),
-                Text(printable(frames[f].name)), key=str(f),
+                key=str(f),
             )
 
     def show_function(self, frame: int) -> None:
