@@ -802,9 +802,9 @@ class BpfscopeApp(App[None]):
         if not shown:
             return
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f"{self._comparison_label()}: ")
+        # The legend first: at 80 columns the explanation after it may be cut.
         text.append_text(diff_legend(self.left_heavy.color_mode))
-        text.append(f"  change of each share of the total (±{DIFF_SCALE:g} points: full colour)")
+        text.append(f"  share of the total, {self._comparison_label()} (±{DIFF_SCALE:g} points: full colour)")
         legend.update(text)
 
     def _show_change(self, details: DetailsLine, facts: FrameFacts, change: ShareChange | None) -> None:
