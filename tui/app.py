@@ -38,6 +38,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import ClassVar
 
+from rich.cells import cell_len, set_cell_size
 from rich.style import Style
 from rich.text import Text
 from textual import work
@@ -405,6 +406,14 @@ class BpfscopeApp(App[None]):
             parts.append("applying filters…")
         if self.comparing:
             parts.append(self._comparison_label())
+        # The name (a command line, a path) gives way first, so the pane and the kind of time
+        # stay in view at 80 columns; the rest is cut by the header if still too long.
+        width = self.query_one(ProfileHeader).size.width or 80
+        rest = cell_len(" · ".join(parts[1:])) + 3
+        if cell_len(parts[0]) + rest > width:
+            room = max(12, width - rest)
+            if cell_len(parts[0]) > room:
+                parts[0] = set_cell_size(parts[0], room - 1) + "…"
         return " · ".join(parts)
 
     def _refresh_status(self) -> None:

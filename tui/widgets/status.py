@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual import events
 from textual.message import Message
@@ -136,6 +136,8 @@ class ProfileHeader(Static):
              range_label: str | None = None) -> None:
         width = max(10, self.size.width or 80)
         self.chips, self.range_label = tuple(chips), range_label
+        if cell_len(title) > width:  # one line, whatever the width: the chips line is below
+            title = set_cell_size(title, width - 1) + "…"
         text = Text(title, style="bold", no_wrap=True, overflow="ellipsis")
         text.append("\n")
         second, self.hits = chips_line(chips, range_label, breadcrumb, width - 1)
