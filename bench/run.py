@@ -4,7 +4,9 @@ Numbers refer to this repository's machine kind (2 cores). The profile is the on
 `../shared/bench/gen_profile.py 100000` writes (49 MB, 100k unique stacks, 472k samples):
 made once into build/bench/ and reused. Each measurement runs in a fresh subprocess so
 peak RSS is that of the measured work alone. `live` is `bench/live_bench.py`: the live
-collectors' CPU, compile time and memory per sample while profiling a busy process.
+collectors' CPU, compile time and memory per sample while profiling a busy process;
+`live_tui` is `bench/live_tui_bench.py`: key latency in the live TUI at 999 Hz; `long_session`
+is `bench/long_session.py`: memory and rebuild times over minutes of sampling.
 """
 
 from __future__ import annotations
@@ -43,6 +45,13 @@ print(json.dumps({"seconds": t1 - t0, "bytes": os.path.getsize(sys.argv[2]),
 """
 
 
+def run_script(name: str, *args: str) -> object:
+    """Run bench/NAME in a fresh interpreter and return the JSON it prints."""
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / name), *args], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
+    return json.loads(done.stdout)
+
+
 def bench_profile() -> Path:
     OUT.mkdir(parents=True, exist_ok=True)
     target = OUT / "bench100k.folded"
@@ -72,13 +81,10 @@ def main() -> None:
     ss = OUT / "bench100k.speedscope.json"
     results["write_speedscope_100k"] = run_py(WRITE, str(src), str(ss))
     results["read_speedscope_100k"] = run_py(READ, str(ss))
-    tui = subprocess.run([sys.executable, str(ROOT / "bench" / "tui_bench.py"), str(src)], capture_output=True,
-                         text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
-    results["tui_100k"] = json.loads(tui.stdout)
-    live = subprocess.run([sys.executable, str(ROOT / "bench" / "live_bench.py")], capture_output=True, text=True,
-                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
-    results["live"] = json.loads(live.stdout)
-    results["long_session"] = json.loads(subprocess.run([sys.executable, str(ROOT / "bench" / "long_session.py")], capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True).stdout)  # noqa: E501  LONG_SECONDS (default 120) sets its length
+    results["tui_100k"] = run_script("tui_bench.py", str(src))
+    results["live"] = run_script("live_bench.py")
+    results["live_tui"] = run_script("live_tui_bench.py")
+    results["long_session"] = run_script("long_session.py")  # LONG_SECONDS (default 120) sets its length
     results["targets"] = {
         "read_seconds": 2.0, "read_peak_rss_mb": 400, "write_seconds": 2.0,
         "tui_first_screen_seconds": 2.0, "tui_key_p95_ms": 50, "tui_key_p50_ms": 20, "tui_peak_rss_mb": 600,
