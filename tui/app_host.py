@@ -1,0 +1,127 @@
+"""What the app's mixins may use of the app: its state and the methods they call on each other.
+
+`BpfscopeApp` is put together from mixins (`tui.status_control`, `tui.search_control`,
+`tui.filters_control`, `tui.compare`, `tui.live_control`, `tui.files_control`), each
+one feature's actions, handlers and helpers. They share the app's state, so for the
+type checker each mixin derives from `AppHost`, which declares that state and the
+methods one part calls on another; at run time a mixin derives from `object` and this
+module is never imported (the mixins import it under `TYPE_CHECKING` only). `mypy
+--strict` thus checks every use across the parts, and instantiating `BpfscopeApp`
+checks that some part defines each method declared here.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable
+
+from textual.app import App
+from textual.reactive import var
+
+from collectors.diff import FunctionShares, LiveBaseline, NodeShares, PathDiff, ShareChange
+from collectors.live.base import Target
+from collectors.profile import Profile, ProfileGroup
+from tui.live import LiveOptions, LiveRun
+from tui.screens.process_picker import ProcessLister
+from tui.session import Derived, Session
+from tui.views import FlameNode
+from tui.widgets.flame_graph import FlameGraph
+from tui.widgets.sandwich import SandwichView
+from tui.widgets.search_bar import SearchBar
+from tui.widgets.status import DetailsLine, FrameFacts
+
+
+class AppHost(App[None]):
+    """The app as its mixins see it (for the type checker only: see the module docstring)."""
+
+    active_pane: var[str] = var("left-heavy", init=False)
+    paused: var[bool] = var(False, init=False)
+
+    # The state, set in `BpfscopeApp.__init__` (documented there).
+    baseline_group: ProfileGroup | None
+    live_baseline: LiveBaseline | None
+    comparing: bool
+    _all_samples: Session | None
+    _base_profile: Profile | None
+    _comparison: tuple[Derived, PathDiff, Profile] | None
+    _base_shares: tuple[PathDiff, FunctionShares] | None
+    _node_shares: dict[str, NodeShares[FlameNode]]
+    has_profile: bool
+    session: Session
+    live_options: LiveOptions | None
+    process_lister: ProcessLister
+    live: LiveRun | None
+    starting: Target | None
+    matches: frozenset[int] | None
+    search_error: str | None
+    _loaded: set[str]
+    _view_stale: bool
+    _next_rebuild: float
+    _ended_noted: bool
+    _hint_noted: bool
+    _quitting: bool
+    rebuild_seconds: float
+    sync_view_stacks: int
+    _shown_trees: dict[str, object]
+    _range_echoes: list[tuple[float, float] | None]
+    _density_timed: bool
+
+    # --- the panes (tui.app) -----------------------------------------------------------
+
+    @property
+    @abstractmethod
+    def time_order(self) -> FlameGraph: ...
+
+    @property
+    @abstractmethod
+    def left_heavy(self) -> FlameGraph: ...
+
+    @property
+    @abstractmethod
+    def sandwich(self) -> SandwichView: ...
+
+    @property
+    @abstractmethod
+    def search_bar(self) -> SearchBar: ...
+
+    @property
+    @abstractmethod
+    def current_graph(self) -> FlameGraph | None: ...
+
+    @abstractmethod
+    def flame_graphs(self) -> list[FlameGraph]: ...
+
+    @abstractmethod
+    def _load_profile(self) -> None: ...
+
+    @abstractmethod
+    def _ensure_loaded(self, pane: str) -> None: ...
+
+    @abstractmethod
+    def _focus_pane(self) -> None: ...
+
+    @abstractmethod
+    def _from_thread(self, callback: Callable[..., object], *args: object) -> bool: ...
+
+    # --- one mixin's methods that another calls ----------------------------------------
+
+    @abstractmethod
+    def _apply_search(self) -> None: ...
+
+    @abstractmethod
+    def _refresh_status(self) -> None: ...
+
+    @abstractmethod
+    def _comparison_label(self) -> str: ...
+
+    @abstractmethod
+    def _show_legend(self) -> None: ...
+
+    @abstractmethod
+    def _show_change(self, details: DetailsLine, facts: FrameFacts, change: ShareChange | None) -> None: ...
+
+    @abstractmethod
+    def _function_change(self, fid: int) -> ShareChange | None: ...
+
+    @abstractmethod
+    def _comparison_changed(self) -> None: ...

@@ -1,0 +1,81 @@
+"""Files: exporting the shown profile and opening another one in its place.
+
+A mixin of `BpfscopeApp` (see `tui.app_host`): `e` saves the group (speedscope JSON or
+folded stacks) through the export dialog; `o` reads a file on a worker (a big one takes
+seconds) and shows it in place of the current profile, a bad file being one
+notification. Kept apart from the app, which only routes.
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import TYPE_CHECKING
+
+from textual import work
+
+from collectors.formats.output import save_profile
+from collectors.profile import ProfileGroup
+from collectors.safe_text import printable
+from tui.screens.export import ExportDialog
+from tui.screens.open_file import OpenFailed, OpenFileDialog, read_profile_file
+from tui.session import Session
+from tui.widgets.live_status import LiveStatus
+
+if TYPE_CHECKING:
+    from tui.app_host import AppHost as _Host
+else:
+    _Host = object
+
+
+class FilesMixin(_Host):
+    """Export (`e`) and open (`o`): the dialogs, the worker and the swap of the shown profile."""
+
+    def action_export(self) -> None:
+        group = self.session.group
+
+        def save(path: str, fmt: str) -> object:
+            return save_profile(group, path, fmt)
+
+        self.push_screen(ExportDialog(group.name, save), self._exported)
+
+    def _exported(self, path: str | None) -> None:
+        if path is not None:
+            self.notify(f"wrote {printable(path)}", markup=False)
+
+    def action_open_file(self) -> None:
+        self.push_screen(OpenFileDialog(), self._open_chosen)
+
+    def _open_chosen(self, path: str | None) -> None:
+        if path is not None:
+            self._read_file(path)
+
+    @work(thread=True, exclusive=True, group="open-file")
+    def _read_file(self, path: str) -> None:
+        """Load on a worker (a big file takes seconds); a bad file becomes one notification."""
+        try:
+            group = read_profile_file(path)
+        except OpenFailed as e:
+            self._from_thread(self._open_failed, str(e))
+            return
+        self._from_thread(self._file_opened, group, path)
+
+    def _open_failed(self, message: str) -> None:
+        self.notify(message, title="cannot open", severity="error", timeout=15, markup=False)
+
+    def _file_opened(self, group: ProfileGroup, path: str) -> None:
+        """Show `group` in place of the current profile (a finished live run's included)."""
+        if self.live is not None and not self.live.ended:
+            self.notify("stop sampling (x) before opening a file", severity="warning", markup=False)
+            return
+        self.live = None
+        self.query_one(LiveStatus).remove_class("-live")  # a file: no live status line
+        self.has_profile = True
+        self.baseline_group = self._base_profile = self._base_shares = None
+        self.live_baseline, self.comparing, self._all_samples, self._comparison = None, False, None, None
+        self.session = Session(group)
+        for graph in (self.left_heavy, self.time_order):
+            graph.set_model(None, None)
+        self._comparison_changed()  # every pane again, without comparison colours
+        gc.collect()
+        gc.freeze()
+        self.notify(f"opened {printable(path)}", markup=False)

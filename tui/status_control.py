@@ -1,0 +1,130 @@
+"""The status lines: the header (title, breadcrumbs, chips), the diff legend and the details line.
+
+A mixin of `BpfscopeApp` (see `tui.app_host`): `_refresh_status` redraws them from the
+session and the pane keys act on, after any change the app routes; the details line
+gives the selected frame's weights (and, comparing, its change). Kept apart from the
+app, which only routes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.cells import cell_len, set_cell_size
+
+from collectors.profile import Unit
+from collectors.safe_text import printable
+from tui.session import MERGED
+from tui.views import FlameNode
+from tui.widgets.flame_graph import FlameGraph
+from tui.widgets.status import DetailsLine, FrameFacts, ProfileHeader
+
+if TYPE_CHECKING:
+    from tui.app_host import AppHost as _Host
+else:
+    _Host = object
+
+PANE_TITLES = {"time-order": "Time Order", "left-heavy": "Left Heavy", "sandwich": "Sandwich"}
+
+
+class StatusMixin(_Host):
+    """The header, legend and details lines, redrawn by `_refresh_status`."""
+
+    def _title(self) -> str:
+        s = self.session
+        parts = [printable(s.group.name) or "profile"]
+        if s.has_threads:
+            n = s.profile_count
+            where = "all" if s.index == MERGED else f"{s.index + 1}/{n}"
+            parts.append(f"{s.profile_label()} [{where}]")
+        total = s.format(s.profile.total_weight())
+        # A unit of "none" means counts: say "samples" rather than print the word "none".
+        parts.append(f"total {total} samples" if s.unit is Unit.NONE else f"{s.unit.value} · total {total}")
+        parts.append(PANE_TITLES[self.active_pane])
+        kind = s.kind_label()
+        if kind is not None:
+            parts.append(kind)
+        if s.inverted and self.active_pane == "left-heavy":
+            parts.append("inverted (bottom-up)")
+        if s.flattened:
+            parts.append("recursion flattened")
+        if s.pending:
+            parts.append("applying filters…")
+        if self.comparing:
+            parts.append(self._comparison_label())
+        # The name (a command line, a path) gives way first, so the pane and the kind of time
+        # stay in view at 80 columns; the rest is cut by the header if still too long.
+        width = self.query_one(ProfileHeader).size.width or 80
+        rest = cell_len(" · ".join(parts[1:])) + 3
+        if cell_len(parts[0]) + rest > width:
+            room = max(12, width - rest)
+            if cell_len(parts[0]) > room:
+                parts[0] = set_cell_size(parts[0], room - 1) + "…"
+        return " · ".join(parts)
+
+    def _refresh_status(self) -> None:
+        graph = self.current_graph
+        if self.active_pane == "sandwich" and graph is None:
+            frame = self.sandwich.frame
+            crumbs = [f"sandwich of {self.session.frame_name(frame)}"] if frame is not None else []
+        else:
+            crumbs = graph.breadcrumb() if graph is not None else []
+        s = self.session
+        self.query_one(ProfileHeader).show(self._title(), crumbs, [c.text for c in s.view.chips], s.range_label())
+        self._show_legend()
+        self._show_details(graph)
+
+    def _show_details(self, graph: FlameGraph | None) -> None:
+        details = self.query_one(DetailsLine)
+        node = graph.selected if graph is not None else None
+        if graph is None or node is None or graph.model is None:
+            if self.active_pane == "sandwich" and self.sandwich.frame is not None:
+                facts = self._function_facts(self.sandwich.frame)
+                details.show(facts, self.session.format)
+                self._show_change(details, facts, self._function_change(self.sandwich.frame))
+            else:
+                details.show(None, self.session.format)
+            return
+        zoom = graph.zoom_node
+        view_total = zoom.total if zoom is not None else graph.model.total
+        facts = self._facts(node, view_total)
+        details.show(facts, self.session.format)
+        shares = self._node_shares.get(graph.id or "")
+        if shares is not None and self.comparing:
+            self._show_change(details, facts, shares.change(node))
+
+    def _facts(self, node: FlameNode, view_total: float) -> FrameFacts:
+        s = self.session
+        frame = s.group.frames[node.frame]
+        derived = s.current
+        fn_total = fn_self = None
+        if derived.totals_ready:
+            fn_total = derived.totals.total.get(node.frame)
+            fn_self = derived.totals.self_weight.get(node.frame)
+        return FrameFacts(
+            s.frame_name(node.frame),
+            printable(frame.location()),
+            node.total,
+            node.self_weight,
+            self._grand_total(),
+            view_total,
+            fn_total,
+            fn_self,
+        )
+
+    def _function_facts(self, fid: int) -> FrameFacts:
+        s = self.session
+        frame = s.group.frames[fid]
+        totals = s.current.totals
+        t, w = totals.total.get(fid, 0.0), totals.self_weight.get(fid, 0.0)
+        grand = self._grand_total()
+        return FrameFacts(s.frame_name(fid), printable(frame.location()), t, w, grand, grand, t, w)
+
+    def _grand_total(self) -> float:
+        if self.active_pane == "time-order" and self.time_order.model is not None:
+            return self.time_order.model.total  # the whole timeline, whatever the time range
+        return (
+            self.left_heavy.model.total
+            if self.left_heavy.model is not None and "left-heavy" in self._loaded
+            else self.session.profile.total_weight()
+        )
