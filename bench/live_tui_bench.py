@@ -5,8 +5,9 @@
 The app runs headless (Textual's test driver, 80x24) with the real collector sampling the
 live tests' two-thread C workload (both CPUs busy) at `--hz`. After `--warmup` seconds of
 sampling (the profile keeps growing, and the shown pane is rebuilt up to 4 times a second
-meanwhile), keys are sent in each pane: `j k l h` in Left Heavy and Time Order, `down up`
-in Sandwich. For each key, from the moment it is posted to the driver:
+meanwhile), keys are sent in each pane: `j k` in Left Heavy and Time Order, `down up`
+in Sandwich, in pairs that always move the cursor (a key that changed nothing would be charged
+the next live repaint). For each key, from the moment it is posted to the driver:
 
 - `first_ms`: until the first screen update after it (what the eye sees respond);
 - `settled_ms`: until updates stop for 30 ms (in Sandwich, this includes the callers and
@@ -34,7 +35,9 @@ from bench.tui_bench import DisplayProbe, percentiles  # noqa: E402
 from tests.test_collectors.live.workloads import THREADS, build  # noqa: E402
 
 SIZE = (80, 24)
-PANE_KEYS = (("2", ("j", "j", "k", "l", "h")), ("1", ("j", "l", "h", "k")), ("3", ("down", "down", "up")))
+PANE_KEYS = (("2", ("j", "k") * 3), ("1", ("j", "k") * 3), ("3", ("down", "up") * 3))
+"""Pairs that always move the cursor (down a level and back, or down a row and back): a key
+that changes nothing would be charged the next live repaint, up to a tick (0.25 s) later."""
 
 
 async def first_update(probe: DisplayProbe, since: float, timeout: float = 2.0) -> float | None:
