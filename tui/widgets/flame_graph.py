@@ -81,6 +81,18 @@ Colorer = Callable[[FlameNode], Style | None]
 """A frame's style in place of the palette's (None: the palette's)."""
 
 
+class GraphMessage(Message):
+    """A message about one flame graph (its `control`, for `@on(..., "#id")` selectors)."""
+
+    def __init__(self, graph: FlameGraph) -> None:
+        super().__init__()
+        self.graph = graph
+
+    @property
+    def control(self) -> FlameGraph:
+        return self.graph
+
+
 class FlameGraph(ScrollView, can_focus=True):
     """A flame graph over a `FlameModel`, root at the top (or bottom when `inverted`)."""
 
@@ -168,59 +180,29 @@ class FlameGraph(ScrollView, can_focus=True):
     """The selected `[start, end)` in the model's x units (Time Order), or None. Assigning it
     orders and clips it to the model and posts `RangeSelected` / `RangeCleared` on a change."""
 
-    class FrameSelected(Message):
+    class FrameSelected(GraphMessage):
         """The selected frame changed (node is None when the graph is empty)."""
 
         def __init__(self, graph: FlameGraph, node: FlameNode | None) -> None:
-            super().__init__()
-            self.graph = graph
+            super().__init__(graph)
             self.node = node
 
-        @property
-        def control(self) -> FlameGraph:
-            return self.graph
-
-    class ZoomChanged(Message):
+    class ZoomChanged(GraphMessage):
         """The zoom stack changed."""
 
-        def __init__(self, graph: FlameGraph) -> None:
-            super().__init__()
-            self.graph = graph
-
-        @property
-        def control(self) -> FlameGraph:
-            return self.graph
-
-    class BackAtTop(Message):
+    class BackAtTop(GraphMessage):
         """`Esc` was pressed with nothing left to zoom out of (the app clears the search)."""
 
-        def __init__(self, graph: FlameGraph) -> None:
-            super().__init__()
-            self.graph = graph
-
-    class RangeSelected(Message):
+    class RangeSelected(GraphMessage):
         """The time range was set or changed to `[start, end)` (model x units)."""
 
         def __init__(self, graph: FlameGraph, start: float, end: float) -> None:
-            super().__init__()
-            self.graph = graph
+            super().__init__(graph)
             self.start = start
             self.end = end
 
-        @property
-        def control(self) -> FlameGraph:
-            return self.graph
-
-    class RangeCleared(Message):
+    class RangeCleared(GraphMessage):
         """The time range was cleared."""
-
-        def __init__(self, graph: FlameGraph) -> None:
-            super().__init__()
-            self.graph = graph
-
-        @property
-        def control(self) -> FlameGraph:
-            return self.graph
 
     def __init__(
         self, *, time_axis: bool = False, name: str | None = None, id: str | None = None, classes: str | None = None
