@@ -23,7 +23,9 @@ sys.path.insert(0, str(ROOT))
 
 from textual.widgets import Input  # noqa: E402
 
+from collectors.formats import folded  # noqa: E402
 from collectors.formats.detect import load_profile  # noqa: E402
+from collectors.profile import ProfileGroup  # noqa: E402
 from tui.app import BpfscopeApp  # noqa: E402
 
 EXAMPLE = ROOT / "tui" / "examples" / "webapp.folded"
@@ -34,6 +36,17 @@ class Shot:
     name: str
     keys: tuple[str, ...]
     caption: str
+    compared: bool = False
+    """Open as `bpfscope diff BASE webapp.folded` would, BASE another run of the same service."""
+
+
+def other_run() -> ProfileGroup:
+    """The example service's profile over other requests (another seed): the diff's base."""
+    sys.path.insert(0, str(EXAMPLE.parent))
+    import make_example
+
+    samples = make_example.generate(seed=make_example.SEED + 7)
+    return folded.read(make_example.folded(samples), "webapp-before.folded")
 
 
 SHOTS = (
@@ -44,11 +57,14 @@ SHOTS = (
     Shot("search", ("slash", "d", "b", "enter"), "Search 'db': matches highlighted, others dimmed"),
     Shot("help", ("question_mark",), "Help: every key"),
     Shot("export", ("e",), "Export dialog"),
+    Shot("diff", ("j", "j", "j", "j"), "diff: Left Heavy coloured by the change since another run", compared=True),
+    Shot("diff-sandwich", ("3", "o", "o"), "diff: Sandwich sorted by the change of total", compared=True),
+    Shot("filters", ("j", "j", "j", "j", "f", "F"), "Focus on views.search, the filter screen open"),
 )
 
 
 async def take(shot: Shot, size: tuple[int, int], out: Path) -> Path:
-    app = BpfscopeApp(load_profile(str(EXAMPLE)))
+    app = BpfscopeApp(load_profile(str(EXAMPLE)), baseline=other_run() if shot.compared else None)
     path = out / f"{shot.name}.svg"
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
