@@ -4,7 +4,8 @@ Two captures rarely have the same length or sample rate, so a weight is only com
 a share: in percent of all the weight of its own profile. Functions are matched across
 files by (name, file): frame ids and line numbers mean nothing from one file to the other.
 
-- `diff_functions`: per function (self and total), for `bpfscope diff` and the Sandwich.
+- `diff_functions`: per function (self and total), for `bpfscope diff` and the Sandwich;
+  `only_in_base`: the functions that vanished (the Sandwich lists them too).
 - `PathDiff` / `NodeShares`: per call path (a flame graph node), matched by the (name, file)
   of every frame on the path, for colouring the NEW flame graph by how each share changed.
 - `profile_slice`: a profile's samples from one index to another (a live baseline splits
@@ -14,7 +15,7 @@ files by (name, file): frame ids and line numbers mean nothing from one file to 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar, overload
 
@@ -52,6 +53,12 @@ def profiles_shares(frames: FrameTable, profiles: Iterable[Profile]) -> Function
     scale = 100.0 / grand if grand > 0 else 0.0
     return FunctionShares({k: self_w.get(k, 0.0) * scale for k in total_w},
                           {k: v * scale for k, v in total_w.items()})
+
+
+def only_in_base(base: FunctionShares, new_keys: Collection[FunctionKey]) -> list[FunctionKey]:
+    """The functions of `base` (those with a share) not among `new_keys`: what vanished, so
+    what got faster is listed too (in `base`'s order)."""
+    return [k for k in base.total_pct if k not in new_keys]
 
 
 @overload
@@ -175,6 +182,24 @@ class PathTree:
     def pct(self, node: GroupedNode | None) -> float:
         return node.total * self.scale if node is not None else 0.0
 
+    def expand(self, min_pct: float) -> int:
+        """Group now the children of every path with at least `min_pct` % of the total (a
+        worker does it, so that colouring a flame graph's first screen groups nothing more);
+        returns how many paths were expanded."""
+        if self.scale <= 0:
+            return 0
+        least = min_pct / self.scale
+        todo = [self.tree.root]
+        done = 0
+        while todo:  # iterative: paths 20,000 deep are real
+            node = todo.pop()
+            if node.total < least:
+                continue
+            self.child(node, -1)  # groups the children and maps them by key
+            done += 1
+            todo.extend(node.children)
+        return done
+
 
 PathCursor = tuple[GroupedNode | None, GroupedNode | None]
 """Where a call path is in the base and the new `PathTree` (None: not there)."""
@@ -204,6 +229,11 @@ class PathDiff:
 
     def change(self, at: PathCursor) -> ShareChange:
         return ShareChange(self.base.pct(at[0]), self.new.pct(at[1]))
+
+    def expand(self, min_pct: float) -> None:
+        """`PathTree.expand` on both sides (see there)."""
+        self.base.expand(min_pct)
+        self.new.expand(min_pct)
 
     def path_change(self, frames: Iterable[int]) -> ShareChange:
         """The share change of a call path given as frame ids of `new`, root first."""

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from collectors.calltree import GroupedNode, TimeOrderTree, left_heavy
-from collectors.diff import NodeShares, PathDiff, TreeNode, diff_functions, profile_slice
+from collectors.diff import (
+    NodeShares,
+    PathDiff,
+    TreeNode,
+    diff_functions,
+    function_shares,
+    only_in_base,
+    profile_slice,
+)
 from collectors.formats import folded
 from collectors.profile import Frame, ProfileGroup
 
@@ -164,3 +172,25 @@ def test_live_baseline_splits_at_the_mark_and_follows_new_samples() -> None:
     assert [list(s) for s, _ in mark.after.iter_samples()] == [[b], [a]]
     assert mark.after.times is not None and list(mark.after.times) == [0.2, 0.3]
     assert mark.before.sample_count == 2
+
+
+def test_only_in_base_lists_what_vanished() -> None:
+    """The base's functions missing from the given keys, in the base's order; none otherwise."""
+    base = folded.read(BASE + "main;gc 100\n")
+    shares = function_shares(base)
+    assert only_in_base(shares, {("main", None), ("parse", None), ("lex", None)}) == [("render", None), ("gc", None)]
+    assert only_in_base(shares, set(shares.total_pct)) == []
+
+
+def test_expand_groups_every_path_down_to_the_share() -> None:
+    """`expand` groups the paths of at least the share now (both sides), and not the thinner ones."""
+    base, new = folded.read(BASE), folded.read(NEW + "main;tiny;deeper 1\n")
+    d = PathDiff(base.profiles[0], new.profiles[0])
+    d.expand(5.0)
+    main = d.new.child(d.new.tree.root, d.new_key[path(new, "main")[0]])
+    assert main is not None
+    by_name = {new.frames[c.frame].name: c for c in main.children}
+    assert by_name["parse"]._children is not None  # ~59 %: grouped
+    assert by_name["tiny"]._children is None  # ~1 %: left for later
+    fresh = PathDiff(base.profiles[0], new.profiles[0])
+    assert fresh.base.expand(50.0) == 3  # root, main (100 %) and render (60 %); parse (40 %) is thinner

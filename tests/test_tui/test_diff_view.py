@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 from rich.text import Text
 
+from collectors.diff import PathDiff
 from collectors.formats import folded
 from collectors.profile import ProfileGroup
 from tests.test_tui.fake_collector import FakeStarter
@@ -20,7 +22,7 @@ from tui.app import DIFF_SCALE, BpfscopeApp
 from tui.palette import diff_style
 from tui.views import FlameNode
 from tui.widgets.flame_graph import FlameGraph
-from tui.widgets.sandwich import SandwichView
+from tui.widgets.sandwich import BaseOnly, SandwichView
 from tui.widgets.status import DetailsLine, ProfileHeader
 
 SIZE = (120, 30)
@@ -357,3 +359,170 @@ async def test_live_difference_keeps_the_filters() -> None:
         assert graph.colorer is not None
         hot = node(app, graph, "work", "hot")  # 100 % of the focused samples on both sides
         assert graph.colorer(hot) == diff_style(0.0, DIFF_SCALE, graph.color_mode)
+
+
+# --- functions only in the base ---------------------------------------------------------
+
+GONE_BASE = BASE + "main;gc 100\n"
+"""Base total 200: gc 50 %, render 30 %, parse 20 %, lex 5 %; NEW has no gc at all."""
+
+
+def gone_app() -> BpfscopeApp:
+    return BpfscopeApp(folded.read(NEW, "new.folded"), baseline=folded.read(GONE_BASE, "base.folded"))
+
+
+def row_names(sw: SandwichView) -> list[str]:
+    frames = sw.frames
+    assert frames is not None
+    return [r.name if isinstance(r, BaseOnly) else frames[r].name for r in sw.rows]
+
+
+def base_only_row(sw: SandwichView, name: str) -> int:
+    return next(i for i, r in enumerate(sw.rows) if isinstance(r, BaseOnly) and r.name == name)
+
+
+async def test_a_function_only_in_the_base_is_a_row() -> None:
+    """A vanished function is listed with new 0.0 and its loss, without a frame added to NEW's table."""
+    app = gone_app()
+    async with app.run_test(size=SIZE) as pilot:
+        frames_before = len(app.session.group.frames)
+        await pilot.press("3")
+        sw = app.sandwich
+        assert [b.name for b in sw.base_only] == ["gc"]
+        row = [str(c) for c in sw.table.get_row_at(base_only_row(sw, "gc"))]
+        assert row == ["gc", "50.0", "0.0", "-50.0", "50.0", "0.0", "-50.0"]
+        assert sw.table.row_count == 6 and len(sw.order) == 5
+        assert len(app.session.group.frames) == frames_before
+
+
+async def test_the_change_sort_puts_a_big_vanished_function_first() -> None:
+    """By |Δ total| gc (−50) leads, before parse (+40) and net (+20)."""
+    app = gone_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3", "o", "o")
+        sw = app.sandwich
+        assert sw.sort_by == "delta"
+        assert row_names(sw) == ["gc", "parse", "net", "render", "lex", "main"]
+
+
+async def test_name_self_and_total_sorts_place_vanished_rows() -> None:
+    """By name gc sits in alphabetical order; by self or total (0 in NEW) it comes last."""
+    app = gone_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        sw = app.sandwich
+        assert sw.sort_by == "self" and row_names(sw)[-1] == "gc"
+        await pilot.press("o")
+        assert sw.sort_by == "total" and row_names(sw) == ["main", "parse", "render", "net", "lex", "gc"]
+        await pilot.press("o", "o")
+        assert sw.sort_by == "name" and row_names(sw) == ["gc", "lex", "main", "net", "parse", "render"]
+
+
+async def test_a_vanished_row_has_no_graphs_and_says_so() -> None:
+    """Highlighting gc empties callers/callees, titles them "only in the base", gives base → new
+    in the details line; the next function's graphs and titles come back."""
+    app = gone_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        sw = app.sandwich
+        sw.table.move_cursor(row=base_only_row(sw, "gc"))
+        await pilot.pause()
+        assert sw.frame is None and sw.base_only_row is not None and sw.base_only_row.name == "gc"
+        assert sw.callers.model is None and sw.callees.model is None
+        assert "only in the base" in text_of(sw.query_one("#callers-title"))
+        details = text_of(app.query_one(DetailsLine))
+        assert "gc" in details and "base 50.0 % → new 0.0 % (-50.0)" in details
+        sw.table.move_cursor(row=0)
+        await pilot.pause(0.2)  # past the rebuild delay
+        assert sw.frame == sw.rows[0] and sw.callers.model is not None
+        assert text_of(sw.query_one("#callers-title")) == "callers"
+        assert "(-50.0)" not in text_of(app.query_one(DetailsLine))
+
+
+async def test_a_vanished_row_keeps_its_details_when_focus_comes_back() -> None:
+    """Focus leaving the table and coming back does not replace gc's details with "no frame selected"."""
+    app = gone_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        sw = app.sandwich
+        sw.table.move_cursor(row=base_only_row(sw, "gc"))
+        await pilot.pause()
+        sw.callers.focus()
+        await pilot.pause()
+        sw.table.focus()
+        await pilot.pause()
+        assert "base 50.0 % → new 0.0 % (-50.0)" in text_of(app.query_one(DetailsLine))
+
+
+async def test_sorting_keeps_the_cursor_on_a_vanished_row() -> None:
+    """`o` re-sorts the table with the cursor still on gc."""
+    app = gone_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        sw = app.sandwich
+        sw.table.move_cursor(row=base_only_row(sw, "gc"))
+        await pilot.pause()
+        await pilot.press("o", "o")
+        await pilot.pause()
+        assert sw.table.cursor_row == base_only_row(sw, "gc") == 0
+        assert sw.base_only_row is not None and sw.base_only_row.name == "gc"
+
+
+# --- a big comparison on a worker -------------------------------------------------------
+
+
+def held_app(monkeypatch: pytest.MonkeyPatch) -> tuple[BpfscopeApp, threading.Event]:
+    """A diff app that compares on a worker (as for a big pair), held until the event is set."""
+    release = threading.Event()
+    expand = PathDiff.expand
+
+    def held(self: PathDiff, min_pct: float) -> None:
+        assert release.wait(10)
+        expand(self, min_pct)
+
+    monkeypatch.setattr(PathDiff, "expand", held)
+    app = gone_app()
+    app.sync_compare_stacks = 0
+    return app, release
+
+
+async def test_a_big_comparison_is_built_on_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Until the worker is done the graph is uncoloured and the legend says "comparing…"; then coloured."""
+    app, release = held_app(monkeypatch)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        legend = app.query_one("#diff-legend")
+        assert app.left_heavy.model is not None and app.left_heavy.colorer is None
+        assert "comparing…" in text_of(legend)
+        release.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.left_heavy.colorer is not None and "comparing…" not in text_of(legend)
+        render = node(app, app.left_heavy, "main", "render")
+        assert app.left_heavy.colorer(render) == diff_style(20.0 - 30.0, DIFF_SCALE, app.left_heavy.color_mode)
+
+
+async def test_the_sandwich_gets_its_columns_when_the_worker_is_done(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Sandwich shown while comparing has plain columns, then the change columns and vanished rows."""
+    app, release = held_app(monkeypatch)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        assert app.sandwich.changes is None
+        release.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.sandwich.changes is not None and [b.name for b in app.sandwich.base_only] == ["gc"]
+
+
+async def test_a_comparison_finished_after_B_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Comparing turned off while the worker runs: its result is ignored (no colours come back)."""
+    app, release = held_app(monkeypatch)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("B")
+        assert not app.comparing
+        release.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.left_heavy.colorer is None and app._comparison is None
+        assert not app.query_one("#diff-legend").display

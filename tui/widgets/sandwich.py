@@ -2,7 +2,9 @@
 (inverted, above) and callees (below) as two small flame graphs.
 
 Comparing with a baseline (`bpfscope diff`, a live baseline), the table shows each
-function's total and self before, after and the change, in % of each profile's total.
+function's total and self before, after and the change, in % of each profile's total, and
+also lists the functions only in the base (new 0.0 %: what vanished). Those have no frame
+in the shown profile, so no callers or callees: the graphs are empty and their titles say why.
 
 | Key          | Action                                                    |
 |--------------|-----------------------------------------------------------|
@@ -14,7 +16,8 @@ function's total and self before, after and the change, in % of each profile's t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from time import monotonic
 from typing import ClassVar
 
@@ -28,7 +31,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
 from collectors.calltree import FunctionTotals, Sandwich
-from collectors.diff import FunctionShares
+from collectors.diff import FunctionKey, FunctionShares, only_in_base
 from collectors.profile import FrameTable
 from collectors.safe_text import printable
 from tui.views import grouped_model
@@ -69,6 +72,43 @@ def sorted_functions(totals: FunctionTotals, frames: FrameTable, by: str,
     return sorted(t, key=lambda f: (-s[f], -t[f], f))
 
 
+def sorted_rows(totals: FunctionTotals, frames: FrameTable, by: str,
+                changes: dict[int, FunctionChange] | None = None,
+                base_only: Sequence[BaseOnly] = ()) -> list[Row]:
+    """The table's rows in order (as `sorted_functions`), the functions only in the base among
+    them: by self or total (0 in the shown profile) after the others, by name or change in place."""
+    if not base_only:  # the usual case (and every live refill): the plain keys, faster
+        return list(sorted_functions(totals, frames, by, changes))
+    s, t = totals.self_weight, totals.total
+    rows: list[Row] = [*t, *base_only]
+
+    def tie(r: Row) -> tuple[int, int, str]:  # the shown profile's frames first, by id
+        return (0, r, "") if isinstance(r, int) else (1, 0, r.file or "")
+
+    if by == "name":
+        return sorted(rows, key=lambda r: (row_name(r, frames).casefold(), tie(r)))
+    if changes is not None and by in ("delta", "delta-self"):
+        c = changes
+
+        def change(r: Row) -> FunctionChange:
+            return c[r] if isinstance(r, int) else r.change
+
+        if by == "delta":
+            return sorted(rows, key=lambda r: (-abs(change(r).total_delta), -abs(change(r).self_delta), tie(r)))
+        return sorted(rows, key=lambda r: (-abs(change(r).self_delta), -abs(change(r).total_delta), tie(r)))
+
+    def weights(r: Row) -> tuple[float, float]:
+        return (s[r], t[r]) if isinstance(r, int) else (0.0, 0.0)
+
+    if by == "total":
+        return sorted(rows, key=lambda r: (-weights(r)[1], -weights(r)[0], tie(r)))
+    return sorted(rows, key=lambda r: (-weights(r)[0], -weights(r)[1], tie(r)))
+
+
+def row_name(row: Row, frames: FrameTable) -> str:
+    return frames[row].name if isinstance(row, int) else row.name
+
+
 class FunctionChange(tuple[float, float, float, float]):
     """(self base, self new, total base, total new), each in % of its profile's total."""
 
@@ -81,6 +121,32 @@ class FunctionChange(tuple[float, float, float, float]):
     @property
     def total_delta(self) -> float:
         return self[3] - self[2]
+
+
+@dataclass(frozen=True)
+class BaseOnly:
+    """A function of the base that the shown profile does not have (it vanished): a table row
+    without a frame, matched by (name, file) like every change."""
+
+    name: str
+    file: str | None
+    change: FunctionChange
+
+    @property
+    def key(self) -> FunctionKey:
+        return (self.name, self.file)
+
+
+Row = int | BaseOnly
+"""A table row: a frame id of the shown profile, or a function only in the base."""
+
+
+def base_only_rows(totals: FunctionTotals, frames: FrameTable, base: FunctionShares) -> list[BaseOnly]:
+    """The functions of the base missing from the shown profile, as rows (new 0.0, negative Δ)."""
+    shown = {(frames[f].name, frames[f].file) for f in totals.total}
+    bs, bt = base.self_pct, base.total_pct
+    return [BaseOnly(name, file, FunctionChange((bs.get((name, file), 0.0), 0.0, bt[(name, file)], 0.0)))
+            for name, file in only_in_base(base, shown)]
 
 
 def function_changes(totals: FunctionTotals, frames: FrameTable, base: FunctionShares) -> dict[int, FunctionChange]:
@@ -117,9 +183,9 @@ class SandwichView(Horizontal):
     sort_by: var[str] = var("self")
 
     class FunctionSelected(Message):
-        """The table's cursor moved to a function."""
+        """The table's cursor moved to a function (`frame` None: one only in the base)."""
 
-        def __init__(self, frame: int) -> None:
+        def __init__(self, frame: int | None) -> None:
             super().__init__()
             self.frame = frame
 
@@ -130,6 +196,12 @@ class SandwichView(Horizontal):
         self.format: Callable[[float], str] = str
         self.sandwich_of: Callable[[int], Sandwich] | None = None
         self.order: list[int] = []
+        """The shown profile's functions (frame ids) in table order."""
+        self.rows: list[Row] = []
+        """Every table row in order: `order` and, comparing, the functions only in the base."""
+        self.base_only: list[BaseOnly] = []
+        self.base_only_row: BaseOnly | None = None
+        """The highlighted row when it is a function only in the base (`frame` is then None)."""
         self.baseline: FunctionShares | None = None
         """Per-function shares of the profile compared with (None: no comparison)."""
         self.changes: dict[int, FunctionChange] | None = None
@@ -140,14 +212,15 @@ class SandwichView(Horizontal):
         self.rebuild_delay = REBUILD_DELAY
         self._last_move = float("-inf")
         self._rebuild_timer: Timer | None = None
+        self._titles = ("callers", "callees")
 
     def compose(self) -> ComposeResult:
         table: DataTable[object] = DataTable(cursor_type="row", zebra_stripes=False, id="functions")
         yield table
         with Vertical():
-            yield Static("callers", classes="sandwich--title")
+            yield Static("callers", classes="sandwich--title", id="callers-title")
             yield FlameGraph(id="callers")
-            yield Static("callees", classes="sandwich--title")
+            yield Static("callees", classes="sandwich--title", id="callees-title")
             yield FlameGraph(id="callees")
 
     def on_mount(self) -> None:
@@ -195,16 +268,19 @@ class SandwichView(Horizontal):
                 self.set_reactive(SandwichView.sort_by, "self")
         self.baseline = baseline
         self.changes = function_changes(totals, frames, baseline) if baseline is not None else None
-        keep = self.frame
-        self.frame = self.graphs_frame = None
+        self.base_only = base_only_rows(totals, frames, baseline) if baseline is not None else []
+        keep, kept_base = self.frame, self.base_only_row
+        self.frame = self.graphs_frame = self.base_only_row = None
         self._fill()
+        again = next((b for b in self.base_only if kept_base is not None and b.key == kept_base.key), None)
         if keep is not None and keep in totals.total:
             self.show_function(keep)
-        elif self.order:
-            self.show_function(self.order[0])
+        elif again is not None:
+            self._move_to(again)
+        elif self.rows:
+            self._move_to(self.rows[0])
         else:
-            self.callers.set_model(None, None)
-            self.callees.set_model(None, None)
+            self._clear_graphs()
 
     def _fill(self) -> None:
         totals, frames = self.totals, self.frames
@@ -212,7 +288,8 @@ class SandwichView(Horizontal):
             return
         table = self.table
         table.clear()
-        self.order = sorted_functions(totals, frames, self.sort_by, self.changes)
+        self.rows = sorted_rows(totals, frames, self.sort_by, self.changes, self.base_only)
+        self.order = [r for r in self.rows if isinstance(r, int)]
         if self.changes is not None:
             self._fill_changes(self.changes, frames)
             return
@@ -229,32 +306,67 @@ class SandwichView(Horizontal):
 
     def _fill_changes(self, changes: dict[int, FunctionChange], frames: FrameTable) -> None:
         table = self.table
-        for f in self.order:
-            sb, sn, tb, tn = c = changes[f]
+        for i, r in enumerate(self.rows):
+            sb, sn, tb, tn = c = changes[r] if isinstance(r, int) else r.change
+            # A function only in the base is dim: it has no frame (nor callers) here.
+            name = Text(printable(row_name(r, frames)), no_wrap=True, overflow="ellipsis",
+                        style="" if isinstance(r, int) else "dim")
             table.add_row(
-                Text(printable(frames[f].name), no_wrap=True, overflow="ellipsis"),
+                name,
                 Text(f"{tb:.1f}", justify="right"), Text(f"{tn:.1f}", justify="right"),
                 Text(f"{c.total_delta:+.1f}", justify="right"),
                 Text(f"{sb:.1f}", justify="right"), Text(f"{sn:.1f}", justify="right"),
                 Text(f"{c.self_delta:+.1f}", justify="right"),
-                key=str(f),
+                key=str(r) if isinstance(r, int) else f"base:{i}",
             )
 
     def show_function(self, frame: int) -> None:
         """Move the table's cursor to `frame` and show its callers and callees."""
-        if frame not in self.order:
+        if frame in self.order:
+            self._move_to(frame)
+
+    def _move_to(self, row: Row) -> None:
+        at = self.rows.index(row)
+        if self.table.cursor_row != at:
+            self.table.move_cursor(row=at, animate=False)
+        self._show_row(row)
+
+    def _show_row(self, row: Row) -> None:
+        if isinstance(row, int):
+            self._show_sandwich(row)
+        else:
+            self._show_base_only(row)
+
+    def _show_base_only(self, row: BaseOnly) -> None:
+        """A function only in the base: no callers or callees here (empty graphs, titles say why)."""
+        if row == self.base_only_row:
             return
-        row = self.order.index(frame)
-        if self.table.cursor_row != row:
-            self.table.move_cursor(row=row, animate=False)
-        self._show_sandwich(frame)
+        self.frame, self.base_only_row = None, row
+        if self._rebuild_timer is not None:
+            self._rebuild_timer.stop()
+            self._rebuild_timer = None
+        self._clear_graphs("only in the base: no callers here", "only in the base: no callees here")
+        self.post_message(self.FunctionSelected(None))
+
+    def _clear_graphs(self, callers: str = "callers", callees: str = "callees") -> None:
+        self.graphs_frame = None
+        self.callers.set_model(None, None)
+        self.callees.set_model(None, None)
+        self._set_titles(callers, callees)
+
+    def _set_titles(self, callers: str, callees: str) -> None:
+        if (callers, callees) == self._titles:
+            return
+        self._titles = (callers, callees)
+        self.query_one("#callers-title", Static).update(callers)
+        self.query_one("#callees-title", Static).update(callees)
 
     def _show_sandwich(self, frame: int) -> None:
         """Select `frame` now; rebuild the graphs now if the cursor was resting, else once it
         rests (debounced: only the last of a quick run of moves is built)."""
         if frame == self.frame or self.sandwich_of is None or self.frames is None:
             return
-        self.frame = frame
+        self.frame, self.base_only_row = frame, None
         self.post_message(self.FunctionSelected(frame))
         now = self.clock()
         resting = now - self._last_move >= self.rebuild_delay
@@ -273,6 +385,7 @@ class SandwichView(Horizontal):
         if frame is None or frame == self.graphs_frame or self.sandwich_of is None or self.frames is None:
             return
         self.graphs_frame = frame
+        self._set_titles("callers", "callees")
         s = self.sandwich_of(frame)
         self.callers.set_model(grouped_model(s.callers, "callers"), self.frames)
         self.callees.set_model(grouped_model(s.callees, "callees"), self.frames)
@@ -280,11 +393,10 @@ class SandwichView(Horizontal):
     def watch_sort_by(self) -> None:
         if self.totals is None:
             return
-        keep = self.frame
+        keep = self.frame if self.frame is not None else self.base_only_row
         self._fill()
         if keep is not None:
-            row = self.order.index(keep)
-            self.table.move_cursor(row=row, animate=False)
+            self.table.move_cursor(row=self.rows.index(keep), animate=False)
 
     def action_cycle_sort(self) -> None:
         keys = DIFF_SORT_KEYS if self.baseline is not None else SORT_KEYS
@@ -294,8 +406,8 @@ class SandwichView(Horizontal):
         event.stop()
         key = event.row_key.value
         # Refilling the table after a sort highlights row 0 on the way: skip stale events.
-        if key is not None and event.cursor_row == self.table.cursor_row:
-            self._show_sandwich(int(key))
+        if key is not None and event.cursor_row == self.table.cursor_row and event.cursor_row < len(self.rows):
+            self._show_row(self.rows[event.cursor_row])
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
