@@ -121,6 +121,9 @@ class AppHost(App[None]):
     def _show_change(self, details: DetailsLine, facts: FrameFacts, change: ShareChange | None) -> None: ...
 
     @abstractmethod
+    def _show_base_only_details(self) -> None: ...
+
+    @abstractmethod
     def _function_change(self, fid: int) -> ShareChange | None: ...
 
     @abstractmethod

@@ -31,7 +31,6 @@ from tui.palette import diff_legend, diff_style
 from tui.session import Chip, Derived, Session, ViewState, apply_chips
 from tui.views import FlameNode
 from tui.widgets.flame_graph import FlameGraph
-from tui.widgets.sandwich import SandwichView
 from tui.widgets.status import DetailsLine, FrameFacts, details_lines
 
 if TYPE_CHECKING:
@@ -179,14 +178,6 @@ class ComparisonMixin(_Host):
         text.append(change.describe(), style="bold")
         text.append(f"  {second}")
         details.update(text, layout=False)
-
-    def on_sandwich_view_function_selected(self, event: SandwichView.FunctionSelected) -> None:
-        # Runs after the app's handler (Textual calls every class's handler, the app's first),
-        # which shows "no frame selected" for a row without a frame.
-        self._show_base_only_details()
-
-    def on_descendant_focus(self) -> None:
-        self._show_base_only_details()  # after the app's refresh, as above
 
     def _show_base_only_details(self) -> None:
         """A function only in the base: its name and `base 4.2 % → new 0.0 % (-4.2)`."""

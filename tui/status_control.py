@@ -84,6 +84,7 @@ class StatusMixin(_Host):
                 self._show_change(details, facts, self._function_change(self.sandwich.frame))
             else:
                 details.show(None, self.session.format)
+                self._show_base_only_details()  # a diff row for a function only in the base
             return
         zoom = graph.zoom_node
         view_total = zoom.total if zoom is not None else graph.model.total
