@@ -9,7 +9,10 @@ process plays the TUI's part without a terminal: every 0.25 s it applies the bat
 `LiveRun` (`pump`, as `live_tick` does) and, when due (at most every 0.25 s, and not sooner
 than 4 times the last rebuild took, the app's back-off), rebuilds the Left Heavy pane's model
 (`Session.invalidate` + `grouped_model`). Every `--every` seconds it also times a Time Order
-rebuild and records a checkpoint. Prints one JSON object:
+rebuild and records a checkpoint. The live Time Order tree grows rather than being rebuilt
+(`TimeOrderTree.extended`): that rebuild lays out the samples of the last `--every` seconds
+only, so its time follows the samples per checkpoint, not the session's length (the app,
+which rebuilds every update, lays out a quarter of a second's samples). Prints one JSON object:
 
 - `samples`, `lost`, `samples_per_second`;
 - `rss_growth_mb` and `bytes_per_sample_rss`: RSS growth after a warm-up divided by the

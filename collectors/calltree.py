@@ -2,7 +2,8 @@
 
 - `TimeOrderTree`: speedscope's "append order" tree, x = time. A node is a run of
   consecutive samples that share the same frames down to its depth (consecutive identical
-  stacks merge); with timestamps, idle time between samples is a gap.
+  stacks merge); with timestamps, idle time between samples is a gap. `extended` grows one
+  over the samples appended to its profile since (live), laying out only those.
 - `GroupedTree` / `left_heavy`: speedscope's "grouped" tree, every path merged, children
   heaviest first.
 - `function_totals`: self and total per function, a recursive function counted once per
@@ -19,12 +20,13 @@ a view that only draws what is wider than a terminal cell touches a small part o
 from __future__ import annotations
 
 import statistics
+import threading
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Protocol, Self, TypeVar
-from weakref import WeakKeyDictionary
+from weakref import WeakKeyDictionary, ref
 
 from collectors.profile import Profile
 
@@ -178,6 +180,9 @@ def left_heavy(profile: Profile) -> GroupedTree:
 
 # --- time order (append order) --------------------------------------------------------
 
+_HANDOFF = threading.Lock()
+"""Guards which tree extended from another takes that one's arrays (only one may)."""
+
 
 @dataclass(eq=False)
 class TimeNode:
@@ -193,10 +198,19 @@ class TimeNode:
     self_weight: float
     parent: TimeNode | None
     _children: list[TimeNode] | None = field(default=None, repr=False)
+    _seed: ref[TimeNode] | None = field(default=None, repr=False)
+    """In a tree extended from another: that tree's node with the same first sample and depth,
+    its children computed, which this node's children start from (dropped once they are). A
+    weak reference: a grown tree does not keep the earlier ones alive (once they are gone,
+    children are computed from the samples)."""
 
     @property
     def width(self) -> float:
         return self.end - self.start
+
+    def _as_seed(self) -> ref[TimeNode] | None:
+        """What a node of a grown tree standing for this one starts its children from."""
+        return ref(self) if self._children is not None else self._seed
 
     def path(self) -> list[TimeNode]:
         """Nodes from the top frame down to this one (the root excluded)."""
@@ -212,30 +226,95 @@ class TimeOrderTree:
     """
 
     def __init__(self, profile: Profile) -> None:
-        stacks = profile.stacks.stacks
-        self.stacks = [stacks[sid] for sid in profile.sample_stacks]
+        table = profile.stacks.stacks
+        self.stacks = list(map(table.__getitem__, profile.sample_stacks))
         self.weights = profile.weights
         n = len(self.stacks)
         self.x0 = array("d", bytes(8 * n))
         self.x1 = array("d", bytes(8 * n))
         self.lcp = array("i", bytes(4 * n))
         self.timed = profile.times is not None
-        self._layout(profile)
-        total = sum(self.weights)
-        idle = sum(w for s, w in zip(self.stacks, self.weights, strict=True) if not s)
-        end = self.x1[n - 1] if n else 0.0
-        self.root = TimeNode(-1, -1, 0, n, 0.0, end, total, idle, None)
+        self._profile = profile
+        self._owns_layout = True
+        """The arrays are this tree's to grow: no tree extended from it has taken them."""
+        self._duration = _sample_duration(profile)
+        self._to_seconds = profile.unit.seconds_per_unit
+        self._total = self._idle = 0.0
+        self._layout(profile, 0)
+        self._set_root()
 
-    def _layout(self, profile: Profile) -> None:
+    def _set_root(self) -> None:
+        n = len(self.stacks)
+        end = self.x1[n - 1] if n else 0.0
+        self._last_weight = self.weights[n - 1] if n else 0.0
+        self.root = TimeNode(-1, -1, 0, n, 0.0, end, self._total, self._idle, None)
+
+    def extended(self, profile: Profile) -> TimeOrderTree:
+        """The tree of `profile` when this one was built over an earlier state of it (the same
+        object, samples only appended since): the layout of the samples already laid out is
+        kept and only the new ones are laid out, which gives exactly what `TimeOrderTree(profile)`
+        gives. Anything else (another profile, a sample changed, a sample duration that depends
+        on every sample): a full build.
+
+        The first tree extended from this one takes its arrays and appends to them (copying
+        them would cost as much as the samples already laid out): this tree and its nodes stay
+        as they were, but its `stacks`, `x0`, `x1` and `lcp` may then be longer than its
+        `root.last` samples. Later extensions of this tree copy its part. Thread-safe."""
+        n = self.root.last
+        if not n or not self._extends(profile, n):
+            return TimeOrderTree(profile)
+        with _HANDOFF:
+            owned, self._owns_layout = self._owns_layout, False
+        tree = TimeOrderTree.__new__(TimeOrderTree)
+        tree._owns_layout = True
+        if owned:  # the new tree grows these lists in place: this one reads only its first n
+            tree.stacks, tree.x0, tree.x1, tree.lcp = self.stacks, self.x0, self.x1, self.lcp
+        else:  # already handed on (and maybe grown since): copy this tree's part
+            tree.stacks, tree.x0, tree.x1, tree.lcp = self.stacks[:n], self.x0[:n], self.x1[:n], self.lcp[:n]
+        m = profile.sample_count - n
+        table = profile.stacks.stacks
+        tree.stacks.extend(map(table.__getitem__, profile.sample_stacks[n:]))
+        tree.weights = profile.weights
+        tree.x0.frombytes(bytes(8 * m))
+        tree.x1.frombytes(bytes(8 * m))
+        tree.lcp.frombytes(bytes(4 * m))
+        tree.timed = self.timed
+        tree._profile = profile
+        tree._duration, tree._to_seconds = self._duration, self._to_seconds
+        tree._total, tree._idle = self._total, self._idle
+        tree._layout(profile, n)
+        tree._set_root()
+        tree.root._seed = self.root._as_seed()
+        return tree
+
+    def _extends(self, profile: Profile, n: int) -> bool:
+        """Whether `profile` is this tree's profile with samples appended and the same axis."""
+        if profile is not self._profile or profile.sample_count < n or (profile.times is not None) != self.timed:
+            return False
+        if profile.weights[n - 1] != self._last_weight:
+            return False  # without times, a sample like the last one adds to its weight
+        if profile.unit.seconds_per_unit != self._to_seconds:
+            return False
+        if self.timed and not profile.sample_period and self._to_seconds is None:
+            return False  # the median gap between samples: recomputing it costs a full build
+        return _sample_duration(profile) == self._duration
+
+    def _layout(self, profile: Profile, begin: int) -> None:
+        """Lay out samples `begin`.. after the ones before (x, lcp, and the root's totals)."""
         times = profile.times
         x0, x1, lcp, stacks, weights = self.x0, self.x1, self.lcp, self.stacks, self.weights
-        x = 0.0
-        duration = _sample_duration(profile)
-        to_seconds = profile.unit.seconds_per_unit
+        x = x1[begin - 1] if begin else 0.0
+        total, idle = self._total, self._idle
+        duration = self._duration
+        to_seconds = self._to_seconds
         t0 = times[0] if times else 0.0
-        prev: Stack = ()
-        for k, stack in enumerate(stacks):
+        prev: Stack = stacks[begin - 1] if begin else ()
+        for k in range(begin, len(stacks)):
+            stack = stacks[k]
             w = weights[k]
+            total += w
+            if not stack:
+                idle += w
             contiguous = True
             if times is not None:
                 width = duration if duration is not None else w * (to_seconds or 0.0)
@@ -259,6 +338,7 @@ class TimeOrderTree:
                         i += 1
                     lcp[k] = i
             prev = stack
+        self._total, self._idle = total, idle
 
     @property
     def width(self) -> float:
@@ -270,7 +350,9 @@ class TimeOrderTree:
         d = node.depth + 1
         out: list[TimeNode] = []
         stacks, lcp, weights = self.stacks, self.lcp, self.weights
-        k = node.first
+        seed_ref, node._seed = node._seed, None
+        seed = None if seed_ref is None else seed_ref()
+        k = node.first if seed is None else self._carry(node, seed, out)
         last = node.last
         while k < last:
             stack = stacks[k]
@@ -290,6 +372,30 @@ class TimeOrderTree:
             k = j
         node._children = out
         return out
+
+    def _carry(self, node: TimeNode, seed: TimeNode, out: list[TimeNode]) -> int:
+        """Put in `out` the children of `node` that `seed` (the node of an earlier tree over a
+        prefix of these samples, same first sample and depth) already had, the last one grown
+        by the samples that now continue it; returns where the rest of the scan starts. Only
+        that last child can grow: every other one ended at a sample laid out back then."""
+        kids = seed._children
+        assert kids is not None
+        if not kids:
+            return seed.last  # every sample of the seed is too shallow to make a child
+        out.extend(TimeNode(c.frame, c.depth, c.first, c.last, c.start, c.end, c.total, c.self_weight, node,
+                            None, c._as_seed()) for c in kids[:-1])
+        c = kids[-1]
+        d, j, last = c.depth, c.last, node.last
+        lcp, stacks, weights = self.lcp, self.stacks, self.weights
+        while j < last and lcp[j] > d:
+            j += 1
+        total, self_w = c.total, c.self_weight
+        for i in range(c.last, j):  # in order, as a fresh scan adds them
+            total += weights[i]
+            if len(stacks[i]) == d + 1:
+                self_w += weights[i]
+        out.append(TimeNode(c.frame, d, c.first, j, c.start, self.x1[j - 1], total, self_w, node, None, c._as_seed()))
+        return j
 
     def walk(self, min_width: float = 0.0) -> Iterator[TimeNode]:
         todo = list(reversed(self.children(self.root)))

@@ -136,10 +136,13 @@ def inverted_tree(profile: Profile, weights: dict[int, float]) -> GroupedTree:
 @dataclass(eq=False)
 class Derived:
     """The trees and totals of one profile, each computed on first use. `timeline`: the
-    unsliced view whose time order the Time Order pane shows (None: this one)."""
+    unsliced view whose time order the Time Order pane shows (None: this one). `grow_from`:
+    a time order tree built over fewer samples of this same profile (live), which its time
+    order extends rather than lays out every sample again."""
 
     profile: Profile
     timeline: Derived | None = None
+    grow_from: TimeOrderTree | None = field(default=None, repr=False)
     _left_heavy: GroupedTree | None = None
     _inverted: GroupedTree | None = None
     _time_order: TimeOrderTree | None = None
@@ -172,7 +175,8 @@ class Derived:
         if self.timeline is not None:
             return self.timeline.time_order
         if self._time_order is None:
-            self._time_order = TimeOrderTree(self.profile)
+            earlier, self.grow_from = self.grow_from, None
+            self._time_order = TimeOrderTree(self.profile) if earlier is None else earlier.extended(self.profile)
         return self._time_order
 
     @property
@@ -232,10 +236,20 @@ class Session:
         self._bases: dict[tuple[str | None, int, bool], Profile] = {}
         self._derived: dict[ViewKey, Derived] = {}
         self._series: dict[tuple[str | None, bool, tuple[Chip, ...]], list[tuple[str, Profile]]] = {}
+        self._live_tree: TimeOrderTree | None = None
+        """The latest time order tree built over the live merged profile, unfiltered: after
+        `invalidate`, the next one extends it with the samples added since."""
 
     def invalidate(self) -> None:
         """Samples were added: forget the derived trees (each is rebuilt on its next use).
-        The chips, the range and their undo history stay."""
+        The chips, the range and their undo history stay. The live profile's unfiltered time
+        order is the exception: the next one lays out only the samples added since."""
+        live = self._external_merged
+        if live is not None:
+            for d in (*self._derived.values(), self._shown):
+                tree = None if d is None or d.profile is not live else d._time_order
+                if tree is not None and (self._live_tree is None or tree.root.last > self._live_tree.root.last):
+                    self._live_tree = tree
         self._derived.clear()
         self._bases.clear()
         self._series.clear()
@@ -375,6 +389,8 @@ class Session:
                         timeline=timeline)
         else:
             d = Derived(apply_chips(self._base(index, kind, flattened), chips))
+            if d.profile is self._external_merged:
+                d.grow_from = self._live_tree
         self._store(key, d)
         return d
 
