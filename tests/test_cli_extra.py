@@ -103,8 +103,29 @@ def test_from_on_a_profile_without_times_is_refused() -> None:
     assert_one_line_error(run("top", SIMPLE, "--from", "1"), "no sample times")
 
 
+def test_convert_to_seconds_is_until_and_to_format_stays_the_format(tmp_path: Path) -> None:
+    """convert's `--to` takes seconds (as on top and diff: the slice's end) or a format name."""
+    by_until, by_to = tmp_path / "until.folded", tmp_path / "to.folded"
+    assert run("convert", PERF_WITH_TIMES, "-o", by_until, "--until", "0.02").returncode == 0
+    r = run("convert", PERF_WITH_TIMES, "-o", by_to, "--to", "0.02")
+    assert r.returncode == 0, r.stderr
+    assert by_to.read_text() == by_until.read_text()
+    as_format = tmp_path / "out.txt"
+    assert run("convert", PERF_WITH_TIMES, "-o", as_format, "--to", "folded").returncode == 0
+    assert as_format.read_text() != by_to.read_text()
+
+
+def test_convert_to_neither_format_nor_seconds_is_refused(tmp_path: Path) -> None:
+    """`--to bogus` (or nan) gives exit 2 naming what --to takes; `--to` and `--until` together are refused."""
+    for bad in ("bogus", "nan"):
+        r = run("convert", PERF_WITH_TIMES, "-o", tmp_path / "x.json", "--to", bad)
+        assert r.returncode == 2 and "neither an output format" in r.stderr
+    assert_one_line_error(run("convert", PERF_WITH_TIMES, "-o", tmp_path / "y.json", "--to", "1", "--until", "2"),
+                          "once")
+
+
 def test_convert_with_until_writes_the_slice(tmp_path: Path) -> None:
-    """`convert --until` writes only the early samples (convert's --to stays the format)."""
+    """`convert --until` writes only the early samples."""
     out = tmp_path / "early.folded"
     r = run("convert", PERF_WITH_TIMES, "-o", out, "--until", "0.02")
     assert r.returncode == 0, r.stderr

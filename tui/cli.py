@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -79,9 +80,28 @@ def _parser_convert() -> argparse.ArgumentParser:
     )
     p.add_argument("input", help="the profile to read")
     p.add_argument("-o", "--output", required=True, help="where to write ('-' for stdout)")
-    p.add_argument("--to", choices=("speedscope", "folded", "pprof"), help="output format")
+    p.add_argument("--to", type=_format_or_seconds, metavar="FORMAT|S",
+                   help="output format (speedscope, folded or pprof), or a number: only samples before S seconds "
+                        "after the first one, as --until (a format name is never a number)")
     _add_filter_options(p, to_is_time=False)
     return p
+
+
+OUTPUT_FORMATS = ("speedscope", "folded", "pprof")
+
+
+def _format_or_seconds(text: str) -> str | float:
+    """convert's `--to`: an output format, or seconds (the time filter top and diff call `--to`)."""
+    if text in OUTPUT_FORMATS:
+        return text
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither an output format ({', '.join(OUTPUT_FORMATS)}) nor a number of seconds")
+    return seconds
 
 
 def _add_filter_options(p: argparse.ArgumentParser, to_is_time: bool = True) -> None:
@@ -236,6 +256,10 @@ def _load(path: str) -> ProfileGroup:
 def _convert(ns: argparse.Namespace) -> int:
     from collectors.formats.output import format_for_path, save_profile
 
+    if isinstance(ns.to, float):  # `--to S`: the end of the time slice
+        if ns.end_s is not None:
+            raise UsageError("give the end of the time slice once: --to S or --until S")
+        ns.end_s, ns.to = ns.to, None
     fmt = format_for_path(ns.output, ns.to)  # before reading: a bad name fails fast
     filters = _filters(ns)
     group = _load_filtered(ns.input, filters)
