@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +48,27 @@ class Tmux:
 
     def kill(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False)
+
+
+@contextmanager
+def root_tmux(session: str, timeout: float, needs: str) -> Iterator[Tmux]:
+    """A tmux server for a live test (`needs`: what needs root, for the failure message),
+    killed afterwards; not being root fails the test, since CI runs as root."""
+    if os.geteuid() != 0:
+        pytest.fail(f"{needs} needs root (bcc); CI runs as root")
+    server = Tmux(session, timeout)
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@contextmanager
+def short_directory(prefix: str) -> Iterator[Path]:
+    """A temporary directory with a short path (a command in it leaves the status line room
+    for the counts), removed afterwards."""
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

@@ -498,7 +498,7 @@ class BpfscopeApp(
             return
         name = self.session.group.frames[fid].name
         self.copy_to_clipboard(name)
-        self.notify(f"copied {_printable(name)}", markup=False)
+        self.notify(f"copied {printable(name)}", markup=False)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(help_sections(self.BINDINGS)))
@@ -506,10 +506,6 @@ class BpfscopeApp(
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield from palette_commands(self)
-
-
-def _printable(text: str) -> str:
-    return printable(text)
 
 
 def _empty_session() -> Session:

@@ -9,9 +9,7 @@ nor a BPF program of ours is left.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +18,7 @@ import pytest
 
 from tests.test_collectors.live.helpers import our_programs
 from tests.test_collectors.live.workloads import build
-from tests.tmux import Tmux
+from tests.tmux import Tmux, root_tmux, short_directory
 
 TIMEOUT = 30.0
 BPFSCOPE = Path(sys.executable).parent / "bpfscope"
@@ -52,13 +50,8 @@ int main(void) {
 
 @pytest.fixture
 def tmux() -> Iterator[Tmux]:
-    if os.geteuid() != 0:
-        pytest.fail("the live end-to-end test needs root (bcc); CI runs as root")
-    server = Tmux("live", TIMEOUT)
-    try:
+    with root_tmux("live", TIMEOUT, "the live end-to-end test") as server:
         yield server
-    finally:
-        server.kill()
 
 
 def processes_running(executable: Path) -> list[int]:
@@ -82,11 +75,8 @@ def status_line(screen: str) -> str:
 @pytest.fixture
 def short_dir() -> Iterator[Path]:
     """A directory with a short path, so that the status line has room for the counts after the command."""
-    directory = Path(tempfile.mkdtemp(prefix="bps-"))
-    try:
+    with short_directory("bps-") as directory:
         yield directory
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def test_live_profile_of_a_command_in_a_real_terminal(tmux: Tmux, short_dir: Path) -> None:

@@ -10,11 +10,9 @@ tmux server killed: the pty hangs up under the app) must end it and release the 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +21,7 @@ import pytest
 
 from tests.test_collectors.live.test_faults import held_programs, loaded_programs
 from tests.test_collectors.live.workloads import CALL_TREE, build
-from tests.tmux import Tmux
+from tests.tmux import Tmux, root_tmux, short_directory
 
 pytestmark = pytest.mark.live
 
@@ -33,22 +31,14 @@ BPFSCOPE = Path(sys.executable).parent / "bpfscope"
 
 @pytest.fixture
 def short_dir() -> Iterator[Path]:
-    directory = Path(tempfile.mkdtemp(prefix="bps-sig-"))
-    try:
+    with short_directory("bps-sig-") as directory:
         yield directory
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture
 def tmux() -> Iterator[Tmux]:
-    if os.geteuid() != 0:
-        pytest.fail("the live signal tests need root (bcc); CI runs as root")
-    server = Tmux("sig", TIMEOUT)
-    try:
+    with root_tmux("sig", TIMEOUT, "the live signal tests") as server:
         yield server
-    finally:
-        server.kill()
 
 
 @pytest.fixture
