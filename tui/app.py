@@ -42,8 +42,9 @@ from typing import ClassVar
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.reactive import var
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import ContentSwitcher, Footer, Static
 
 from collectors.calltree import cached_stack_index, stack_index
@@ -63,10 +64,11 @@ from tui.screens.thread_picker import ThreadPicker
 from tui.search_control import SearchMixin
 from tui.session import MERGED, Derived, Session
 from tui.status_control import StatusMixin
-from tui.views import FlameNode, grouped_model, time_order_model
+from tui.views import FlameNode, PathMap, grouped_model, time_order_model, without_repeats
 from tui.widgets.density import DensityStrip
 from tui.widgets.flame_graph import FlameGraph
 from tui.widgets.live_status import LiveStatus
+from tui.widgets.message_line import MessageLine
 from tui.widgets.sandwich import SandwichView
 from tui.widgets.search_bar import SearchBar
 from tui.widgets.status import DetailsLine, ProfileHeader
@@ -164,6 +166,7 @@ class BpfscopeApp(
             "c", "copy_name", "Copy name", show=False, tooltip="copy the selected frame's name (OSC 52, works over SSH)"
         ),
         Binding("space", "toggle_pause", "Pause", tooltip="live: pause / resume the view (sampling goes on)"),
+        Binding("space", "resume", "Resume", tooltip="live: resume the paused view"),
         Binding("x", "stop_sampling", "Stop", tooltip="live: stop sampling (the data stays)"),
         Binding("p", "pick_process", "Process", show=False, tooltip="choose a process to sample"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="this help"),
@@ -213,11 +216,15 @@ class BpfscopeApp(
         self._ended_noted = False
         self._hint_noted = False
         self._quitting = False
+        self.messages: list[tuple[str, str]] = []
+        """The last 100 messages, (severity, text), oldest first (tests read them)."""
         self.rebuild_seconds = 0.0
         """How long the last live pane rebuild took (the benchmark reads it)."""
         self.sync_view_stacks = SYNC_TOTALS_STACKS
         """Above this many unique stacks, a filter, range or time kind change is derived on a
         worker (a transform of 100k stacks takes about 0.2 s)."""
+        self._carry_places: dict[str, PathMap] = {}
+        """Panes whose next model keeps the selection and zoom, by path through this map (`r`)."""
         self._shown_trees: dict[str, object] = {}
         """The tree each flame pane shows: an unchanged tree keeps its pane's zoom."""
         self._range_echoes: list[tuple[float, float] | None] = []
@@ -238,6 +245,7 @@ class BpfscopeApp(
             yield SandwichView(id="sandwich")
         yield SearchBar(id="search")
         yield DetailsLine(id="details")
+        yield MessageLine(id="message")
         yield LiveStatus(id="live-status")
         yield Footer()
 
@@ -332,8 +340,10 @@ class BpfscopeApp(
                 return  # e.g. only the time range changed: Time Order keeps its zoom
             self._shown_trees[pane] = tree
             range_before = graph.time_range
-            if self.live is not None:
-                graph.update_model(model, frames)  # live: keep the selection and zoom
+            carried = self._carry_places.pop(pane, None)
+            if self.live is not None or carried is not None:
+                # live, or recursion flattened: keep the selection and zoom by frame path
+                graph.update_model(model, frames, carried)
             else:
                 graph.set_model(model, frames, keep_range=True)
             if graph.time_range != range_before:  # clipped to the new model: not the user's doing
@@ -421,7 +431,11 @@ class BpfscopeApp(
     # --- actions -----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("toggle_pause", "stop_sampling"):
+        if action == "toggle_pause":
+            return self.live is not None and not self.live.ended and not self.paused
+        if action == "resume":
+            return self.live is not None and not self.live.ended and self.paused
+        if action == "stop_sampling":
             return self.live is not None and not self.live.ended
         if action == "pick_process":
             return self.live_options is not None
@@ -429,7 +443,7 @@ class BpfscopeApp(
             return self.active_pane == "left-heavy"
         if action == "pick_thread":
             # Comparing live shows all threads since the mark: a single thread has no such split.
-            return self.session.has_threads and not (self.live is not None and self.comparing)
+            return not (self.live is not None and self.comparing)
         if action == "mark_baseline":
             return self.live is not None
         if action == "toggle_comparison":
@@ -469,6 +483,10 @@ class BpfscopeApp(
 
     def action_pick_thread(self) -> None:
         s = self.session
+        if not s.has_threads:
+            self.notify(f"{s.profile_label(0) or 'this profile'} is the only thread here: nothing to choose",
+                        markup=False)
+            return
         self.push_screen(ThreadPicker(s.choices(), s.index), self._thread_chosen)
 
     def _thread_chosen(self, index: int | None) -> None:
@@ -484,6 +502,9 @@ class BpfscopeApp(
 
     def action_flatten_recursion(self) -> None:
         self.session.flattened = not self.session.flattened
+        same: PathMap = list
+        mapping = without_repeats if self.session.flattened else same
+        self._carry_places = {pane: mapping for pane in ("left-heavy", "time-order") if pane in self._shown_trees}
         self._view_changed()
         self.notify("recursion flattened" if self.session.flattened else "recursion shown", markup=False)
 
@@ -502,6 +523,28 @@ class BpfscopeApp(
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(help_sections(self.BINDINGS)))
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Messages go to the message line of the screen in view (never a box over the
+        panes); `markup` is ignored: messages are plain text. Kept in `messages` too."""
+        self.messages = [*self.messages[-99:], (severity, message)]
+        line = self.message_line()
+        if line is None:
+            super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+            return
+        default = 5.0 if severity == "information" else 15.0
+        line.show(message, title, severity, default if timeout is None else timeout)
+
+    def message_line(self) -> MessageLine | None:
+        """The message line in view: the top screen's, or under modal dialogs the screen's below."""
+        for screen in reversed(self.screen_stack):
+            for line in screen.query(MessageLine):
+                if isinstance(line, MessageLine):
+                    return line
+            if not isinstance(screen, ModalScreen):
+                return None
+        return None
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

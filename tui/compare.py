@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import work
@@ -171,11 +172,13 @@ class ComparisonMixin(_Host):
         """The details line with `base 12.3 % → new 18.0 % (+5.7)` in front of the weights."""
         if change is None:
             return
-        first, second = details_lines(facts, self.session.format)
+        described = change.describe()
+        room = max(20, (details.size.width or 80) - 1 - cell_len(described) - 2)
+        first, second = details_lines(facts, self.session.format, room)
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(first, style="bold")
         text.append("\n")
-        text.append(change.describe(), style="bold")
+        text.append(described, style="bold")
         text.append(f"  {second}")
         details.update(text, layout=False)
 

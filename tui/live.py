@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from rich.cells import cell_len
+
 from collectors.live.base import Collector, Target
 from collectors.live.batches import ProfileBuilder
 from collectors.live.offcpu import records_off_cpu
@@ -129,21 +131,48 @@ class LiveRun:
         return "paused (sampling goes on)" if paused else "sampling"
 
 
-def status_text(run: LiveRun, paused: bool) -> str:
-    """The live status line: collector, target, rate, samples, lost, elapsed, [unknown] share, state."""
+STATUS_SEP = " · "
+
+
+def status_fields(run: LiveRun, paused: bool) -> list[tuple[int, str]]:
+    """The live status line's fields in order, each with its rank: when the line is too
+    narrow, the highest rank goes first (the state and the log path stay to the last)."""
     c = run.collector
     st = c.stats
     target = c.target.describe()
     if c.target.command and c.pid is not None:
         target = f"{target} (PID {c.pid})"
     name = f"{c.name} + off-CPU" if records_off_cpu(c) else c.name
-    parts = [name, printable(target), f"{c.frequency} Hz", f"{st.samples} samples", f"{st.lost} lost",
-             f"{c.elapsed():.1f} s", f"{st.unknown_share:.1%} [unknown]"]
+    fields = [(6, name), (3, printable(target)), (7, f"{c.frequency} Hz"), (2, f"{st.samples} samples")]
+    fields.append((4 if st.lost else 9, f"{st.lost} lost"))
+    fields += [(5, f"{c.elapsed():.1f} s"), (8, f"{st.unknown_share:.1%} [unknown]")]
     if st.stack_errors:
-        parts.append(f"{st.stack_errors} stack errors")
+        fields.append((5, f"{st.stack_errors} stack errors"))
     if st.hint():
-        parts.append(SHORT_HINT)
-    parts.append(run.state(paused))
+        fields.append((4, SHORT_HINT))
+    fields.append((0, run.state(paused)))
     if run.output_log:
-        parts.append(f"output in {printable(run.output_log)}")
-    return " · ".join(parts)
+        fields.append((1, f"output in {printable(run.output_log)}"))
+    return fields
+
+
+def fit_fields(fields: list[tuple[int, str]], width: int | None) -> str:
+    """The fields joined by ` · `, dropping the highest-ranked ones until the line fits
+    `width` cells (None: all of them); what is left and still too long is cut by the widget."""
+    kept = list(fields)
+    while width is not None and len(kept) > 1 and cell_len(STATUS_SEP.join(t for _, t in kept)) > width:
+        worst = max(range(len(kept)), key=lambda i: (kept[i][0], i))
+        del kept[worst]
+    line = STATUS_SEP.join(t for _, t in kept)
+    if width is not None and cell_len(line) > width and kept[-1][0] == 1:
+        # Still too long with the log path last: the path loses its start, not its file name.
+        room = width - cell_len(STATUS_SEP.join(t for _, t in kept[:-1])) - cell_len(STATUS_SEP) - 1
+        if room >= 8:
+            line = line[: len(line) - len(kept[-1][1])] + "…" + kept[-1][1][-room:]
+    return line
+
+
+def status_text(run: LiveRun, paused: bool, width: int | None = None) -> str:
+    """The live status line: collector, target, rate, samples, lost, elapsed, [unknown] share,
+    state and the command's log; at `width` cells, the lesser fields dropped first."""
+    return fit_fields(status_fields(run, paused), width)

@@ -130,7 +130,10 @@ class LiveControlMixin(_Host):
         hint = run.collector.stats.hint()
         if hint and not self._hint_noted:
             self._hint_noted = True
-            self.notify(hint, title="hint", severity="warning", timeout=20, markup=False)
+            share = run.collector.stats.truncated_share
+            self.notify(f"{share:.0%} of the user stacks stop early (no frame pointers?): rebuild with "
+                        "-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer to see whole stacks",
+                        title="hint", severity="warning", timeout=20, markup=False)
         if self._view_stale and not self.paused and self._clock() >= self._next_rebuild:
             self.rebuild_live_view()
         self._update_live_status()
@@ -163,7 +166,7 @@ class LiveControlMixin(_Host):
         status = found.first()
         run = self.live
         if run is not None:
-            status.show(status_text(run, self.paused), paused=self.paused, ended=run.ended)
+            status.show(status_text(run, self.paused, status.size.width or 80), paused=self.paused, ended=run.ended)
         if self.starting is not None:
             what = f"starting a collector for {printable(self.starting.describe())}…"
             status.show(f"{status.text} · {what}" if run is not None else what)
@@ -177,7 +180,12 @@ class LiveControlMixin(_Host):
     def watch_paused(self) -> None:
         if not self.paused:
             self._next_rebuild = 0.0
+        self.refresh_bindings()  # the footer's space: Pause or Resume
         self._update_live_status()
+
+    def action_resume(self) -> None:
+        """`space` while paused: the footer says Resume (a binding of its own)."""
+        self.action_toggle_pause()
 
     def action_toggle_pause(self) -> None:
         if self.live is not None and not self.live.ended:

@@ -461,7 +461,8 @@ class Session:
         return self.profile.unit
 
     def format(self, value: float) -> str:
-        return format_value(value, self.unit)
+        """A weight in the profile's unit; nothing at all is `0` (not `0.00ns`)."""
+        return "0" if value == 0 else format_value(value, self.unit)
 
     # --- chips, range, undo ----------------------------------------------------------------
 
@@ -563,7 +564,7 @@ class Session:
         names = list(dict.fromkeys(names))
         label = " + ".join(n for n in names if n) or f"profile {entry[0] + 1}"
         tid = self.group.profiles[entry[0]].tid
-        if tid is not None and f"tid {tid}" not in label:
+        if tid is not None and not re.search(rf"\btid:?\s*{tid}\b", label):
             label += f" (tid {tid})"
         return label
 

@@ -27,6 +27,32 @@ else:
 PANE_TITLES = {"time-order": "Time Order", "left-heavy": "Left Heavy", "sandwich": "Sandwich"}
 
 
+TITLE_SEP = " · "
+
+
+def _cut(text: str, cells: int) -> str:
+    return text if cell_len(text) <= cells else set_cell_size(text, max(1, cells - 1)) + "…"
+
+
+def fit_title(parts: list[str], thread: int | None, width: int) -> str:
+    """The header's title, `parts[0]` being the profile's name and `parts[thread]` the thread's
+    label: they give way first (the name, then the thread, then the name again), then the
+    total, so the pane's name and the kind of time stay in view at 80 columns."""
+    parts = list(parts)
+
+    def over() -> int:
+        return cell_len(TITLE_SEP.join(parts)) - width
+
+    for index, least in ((0, 12), (thread, 12), (0, 6), (thread, 6)):
+        if index is None or over() <= 0:
+            continue
+        parts[index] = _cut(parts[index], max(least, cell_len(parts[index]) - over()))
+    total = next((i for i, p in enumerate(parts) if i and "total " in p), None)
+    if over() > 0 and total is not None:
+        del parts[total]
+    return TITLE_SEP.join(parts)
+
+
 class StatusMixin(_Host):
     """The header, legend and details lines, redrawn by `_refresh_status`."""
 
@@ -52,15 +78,8 @@ class StatusMixin(_Host):
             parts.append("applying filters…")
         if self.comparing:
             parts.append(self._comparison_label())
-        # The name (a command line, a path) gives way first, so the pane and the kind of time
-        # stay in view at 80 columns; the rest is cut by the header if still too long.
         width = self.query_one(ProfileHeader).size.width or 80
-        rest = cell_len(" · ".join(parts[1:])) + 3
-        if cell_len(parts[0]) + rest > width:
-            room = max(12, width - rest)
-            if cell_len(parts[0]) > room:
-                parts[0] = set_cell_size(parts[0], room - 1) + "…"
-        return " · ".join(parts)
+        return fit_title(parts, 1 if s.has_threads else None, width)
 
     def _refresh_status(self) -> None:
         graph = self.current_graph

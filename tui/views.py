@@ -265,6 +265,22 @@ def next_match(model: FlameModel, current: FlameNode | None, matches: Callable[[
     return first
 
 
+Path = list[tuple[int, float]]
+PathMap = Callable[[Path], Path]
+"""Turns a node's path in one model into the path of the same place in another."""
+
+
+def without_repeats(path: Path) -> Path:
+    """`path` with recursion flattened: each frame only at its first (outermost) call."""
+    seen: set[int] = set()
+    out: Path = []
+    for frame, start in path:
+        if frame not in seen:
+            seen.add(frame)
+            out.append((frame, start))
+    return out
+
+
 def node_path(model: FlameModel, node: FlameNode) -> list[tuple[int, float]]:
     """`node`'s path as (frame, start) pairs from the top frame down: what `find_path`
     needs to find the same frame in a rebuilt model."""

@@ -24,6 +24,7 @@ from tui.screens.process_picker import ProcessInfo, ProcessPicker
 from tui.views import FlameNode
 from tui.widgets.flame_graph import FlameGraph
 from tui.widgets.live_status import LiveStatus
+from tui.widgets.message_line import MessageLine
 
 SIZE = (100, 30)
 HOT = ("main", "work", "hot")
@@ -85,10 +86,11 @@ def tick(app: BpfscopeApp, clock: Clock) -> None:
 
 
 async def test_samples_appear_in_left_heavy_and_the_status_counts_them() -> None:
-    """Fed samples show up in Left Heavy after a tick; the status says `N samples` and the rest."""
+    """Fed samples show up in Left Heavy after a tick; the status says `N samples` and the rest
+    (on a terminal wide enough for every field)."""
     clock = Clock()
     app = live_app(FakeStarter(), clock=clock)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=(200, 30)) as pilot:
         c = await started(app, pilot)
         c.feed(HOT, 30)
         tick(app, clock)
@@ -259,8 +261,9 @@ async def test_a_collector_that_cannot_start_is_reported_and_the_picker_opens() 
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert app.live is None
-        assert any("bcc is missing: install python3-bpfcc" in str(n.message) and n.severity == "error"
-                   for n in app._notifications)
+        assert any("bcc is missing: install python3-bpfcc" in m and severity == "error"
+                   for severity, m in app.messages)
+        assert "bcc is missing: install python3-bpfcc" in app.screen.query_one(MessageLine).text
         assert isinstance(app.screen, ProcessPicker)
 
 
@@ -269,8 +272,7 @@ async def test_the_fallback_note_is_shown() -> None:
     app = live_app(FakeStarter(note="bcc cannot run (no headers); sampling with perf instead"))
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
-        assert any("sampling with perf instead" in str(n.message) and n.severity == "warning"
-                   for n in app._notifications)
+        assert any("sampling with perf instead" in m and severity == "warning" for severity, m in app.messages)
 
 
 async def test_quitting_stops_the_collector() -> None:
@@ -352,7 +354,7 @@ async def test_real_collector_shows_the_hot_function_and_leaves_no_bpf_program(t
                 if app.live is not None and graph.model is not None:
                     found = any(app.session.group.frames[n.frame].name == "burn_cpu_here"
                                 for n in _walk(graph))
-            errors = [str(n.message) for n in app._notifications if n.severity == "error"]
+            errors = [m for severity, m in app.messages if severity == "error"]
             assert found, f"burn_cpu_here never appeared; errors: {errors}; status: {status(app)}"
             assert app.live is not None
             assert app.live.collector.name in status(app)

@@ -32,6 +32,7 @@ from textual.widgets.data_table import ColumnKey, RowDoesNotExist
 
 from collectors.live.base import Target
 from collectors.safe_text import printable
+from tui.widgets.message_line import MessageLine
 
 REFRESH_SECONDS = 2.0
 ALL_KEY = "all"
@@ -174,6 +175,7 @@ class ProcessPicker(Screen[None]):
         yield FilterInput(placeholder="filter: name, command line or PID", id="filter")
         table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False, id="processes")
         yield table
+        yield MessageLine(id="picker-message")
         yield Footer()
 
     def on_mount(self) -> None:

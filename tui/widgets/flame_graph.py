@@ -48,6 +48,7 @@ from tui.palette import ColorMode, color_mode, frame_style, outside_range_style
 from tui.views import (
     FlameModel,
     FlameNode,
+    PathMap,
     Span,
     TimeRange,
     Viewport,
@@ -58,7 +59,6 @@ from tui.views import (
     find_span,
     fit_label,
     layout_rows,
-    node_path,
     nudged_range,
     panned_view,
     range_columns,
@@ -67,6 +67,9 @@ from tui.views import (
     scaled_view,
     span_at,
     zoom_view,
+)
+from tui.views import (
+    node_path as _node_path,
 )
 
 TIME_ACTIONS = frozenset({
@@ -249,10 +252,16 @@ class FlameGraph(ScrollView, can_focus=True):
         self.post_message(self.FrameSelected(self, first))
         self.post_message(self.ZoomChanged(self))
 
-    def update_model(self, model: FlameModel, frames: FrameTable) -> None:
+    def update_model(self, model: FlameModel, frames: FrameTable, path_map: PathMap | None = None) -> None:
         """Show `model`, a rebuilt model of the same (grown) profile, keeping the selection and
-        the zoom steps by frame path; a zoomed frame that is gone ends the zoom stack there."""
+        the zoom steps by frame path; a zoomed frame that is gone ends the zoom stack there.
+        `path_map` turns an old path into the new model's (recursion flattened: repeats dropped)."""
         old = self.model
+
+        def node_path(m: FlameModel, node: FlameNode) -> list[tuple[int, float]]:
+            path = _node_path(m, node)
+            return path_map(path) if path_map is not None else path
+
         if old is None:
             self.set_model(model, frames)
             return
@@ -264,7 +273,7 @@ class FlameGraph(ScrollView, can_focus=True):
             path = node_path(old, view.node)
             node = find_path(model, path)
             if node is None or len(model.path(node)) != len(path):
-                break
+                break  # gone: the zoom ends here
             stack.append(zoom_view(node))
         selected = find_path(model, node_path(old, self.selected)) if self.selected is not None else None
         if selected is None:

@@ -34,20 +34,38 @@ class FrameFacts:
     function_self: float | None = None
 
 
-def details_lines(f: FrameFacts, fmt: Callable[[float], str]) -> tuple[str, str]:
-    """Two lines: the name and location; this instance's and the function's weights."""
+def details_lines(f: FrameFacts, fmt: Callable[[float], str], width: int | None = None) -> tuple[str, str]:
+    """Two lines: the name and location; this instance's and the function's weights, in the
+    longest wording that fits `width` cells (None: the longest), the function's totals kept."""
     first = f.name + (f"  {f.location}" if f.location else "")
-    second = (
-        f"total {fmt(f.total)} ({_pct(f.total, f.grand_total)} of all, {_pct(f.total, f.view_total)} of view)"
-        f"  self {fmt(f.self_weight)} ({_pct(f.self_weight, f.grand_total)}, "
-        f"{_pct(f.self_weight, f.view_total)})"
-    )
-    if f.function_total is not None and f.function_self is not None:
-        second += (
-            f"  │ function: total {fmt(f.function_total)} ({_pct(f.function_total, f.grand_total)})"
-            f" self {fmt(f.function_self)} ({_pct(f.function_self, f.grand_total)})"
-        )
+    for second in _weight_lines(f, fmt):
+        if width is None or cell_len(second) <= width:
+            break
     return first, second
+
+
+def _weight_lines(f: FrameFacts, fmt: Callable[[float], str]) -> list[str]:
+    """The weights line, from the most to the least wordy."""
+    zoomed = f.view_total != f.grand_total
+    total, self_w = fmt(f.total), fmt(f.self_weight)
+    t_all, s_all = _pct(f.total, f.grand_total), _pct(f.self_weight, f.grand_total)
+    t_view, s_view = _pct(f.total, f.view_total), _pct(f.self_weight, f.view_total)
+    if zoomed:
+        long = f"total {total} ({t_all} of all, {t_view} of view)  self {self_w} ({s_all}, {s_view})"
+        mid = f"total {total} {t_all} (view {t_view})  self {self_w} {s_all}"
+    else:
+        long = f"total {total} ({t_all} of all)  self {self_w} ({s_all})"
+        mid = f"total {total} {t_all}  self {self_w} {s_all}"
+    short = f"total {total} {t_all}  self {self_w} {s_all}"
+    tiny = f"{total} {t_all} self {self_w}"
+    if f.function_total is None or f.function_self is None:
+        return [long, mid, short, tiny]
+    ft, fs = fmt(f.function_total), fmt(f.function_self)
+    ft_all, fs_all = _pct(f.function_total, f.grand_total), _pct(f.function_self, f.grand_total)
+    fn_long = f"  │ function: total {ft} ({ft_all}) self {fs} ({fs_all})"
+    fn_short = f" │ function: total {ft} {ft_all} self {fs} {fs_all}"
+    fn_tiny = f" │ function {ft} {ft_all} self {fs}"
+    return [long + fn_long, mid + fn_long, mid + fn_short, short + fn_short, tiny + fn_short, tiny + fn_tiny]
 
 
 def breadcrumb_text(names: Sequence[str], width: int) -> str:
@@ -166,7 +184,7 @@ class DetailsLine(Static):
         if facts is None:
             self.update(Text("no frame selected"), layout=False)
             return
-        first, second = details_lines(facts, fmt)
+        first, second = details_lines(facts, fmt, max(20, (self.size.width or 80) - 1))
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(first, style="bold")
         text.append("\n")
