@@ -59,7 +59,7 @@ from tui.filters_control import FiltersMixin
 from tui.live import LiveOptions, LiveRun
 from tui.live_control import LIVE_TICK, LiveControlMixin
 from tui.screens.help import HelpScreen
-from tui.screens.process_picker import ProcessLister, list_processes
+from tui.screens.process_picker import ProcessLister, ProcessPicker, list_processes
 from tui.screens.thread_picker import ThreadPicker
 from tui.search_control import SearchMixin
 from tui.session import MERGED, Derived, Session
@@ -431,6 +431,8 @@ class BpfscopeApp(
     # --- actions -----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("show_pane", "search") and isinstance(self.screen, ProcessPicker):
+            return False  # the picker's own `/` filters; the pane keys wait for a profile
         if action == "toggle_pause":
             return self.live is not None and not self.live.ended and not self.paused
         if action == "resume":
@@ -463,6 +465,8 @@ class BpfscopeApp(
         self._focus_pane()
         self.refresh_bindings()
         self._refresh_status()
+        if self.matches is not None:
+            self._show_match_count()
 
     def action_show_pane(self, pane: str) -> None:
         if pane in PANES:

@@ -15,7 +15,7 @@ from textual.actions import SkipAction
 from textual.widgets import Input
 
 from tui.session import matching_frames, name_matcher
-from tui.views import next_match
+from tui.views import count_matches, next_match
 from tui.widgets.flame_graph import FlameGraph
 from tui.widgets.search_bar import SearchBar
 
@@ -50,9 +50,19 @@ class SearchMixin(_Host):
             derived = self.session.current
             among = set(derived.totals.total) if derived.totals_ready else None
             self.matches = frozenset(matching_frames(self.session.group, among, test))
-        bar.set_count(None if self.matches is None else len(self.matches), self.search_error)
         for graph in self.flame_graphs():
             graph.set_matches(self.matches)
+        self._show_match_count()
+
+    def _show_match_count(self) -> None:
+        """The prompt's count: what `n` steps through in the pane keys act on (frames in a
+        flame pane, functions in the Sandwich's table)."""
+        matches = self.matches
+        places = None
+        graph = self.current_graph
+        if matches and graph is not None and graph.model is not None:
+            places = count_matches(graph.model, matches.__contains__)
+        self.search_bar.set_count(None if matches is None else len(matches), self.search_error, places)
 
     def _clear_search(self) -> None:
         bar = self.search_bar

@@ -281,6 +281,23 @@ def without_repeats(path: Path) -> Path:
     return out
 
 
+def count_matches(model: FlameModel, matches: Callable[[int], bool], limit: int = 200_000) -> int | None:
+    """How many nodes `next_match` steps through (every node whose frame matches); None when
+    the tree has more than `limit` nodes (counting would stall the prompt)."""
+    count = seen = 0
+    todo: list[FlameNode] = list(model.children(model.root))
+    children = model.children
+    while todo:
+        node = todo.pop()
+        seen += 1
+        if seen > limit:
+            return None
+        if matches(node.frame):
+            count += 1
+        todo.extend(children(node))
+    return count
+
+
 def node_path(model: FlameModel, node: FlameNode) -> list[tuple[int, float]]:
     """`node`'s path as (frame, start) pairs from the top frame down: what `find_path`
     needs to find the same frame in a rebuilt model."""

@@ -27,6 +27,7 @@ from textual.widgets.option_list import Option
 
 from collectors.formats.errors import ProfileError
 from tui.session import FILTER_HELP, Chip, parse_filter
+from tui.widgets.lists import KeyedOptionList
 
 PROMPT = "focus|hide|collapse|mine REGEX"
 
@@ -74,7 +75,7 @@ class FilterScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text("Filters (applied top to bottom; Enter or Delete removes one)", style="bold"))
-            yield OptionList(id="filter-chips")
+            yield KeyedOptionList(id="filter-chips")
             yield Static(id="filter-hint")
             yield Input(placeholder=PROMPT, id="filter-input")
             yield Static(id="filter-error")

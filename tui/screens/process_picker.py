@@ -6,16 +6,22 @@ and command lines are untrusted: shown as `Text` with control characters escaped
 
 | Key               | Action                                          |
 |-------------------|-------------------------------------------------|
-| typing            | filter on name, command line or PID             |
-| `↑`/`↓`, PgUp/PgDn| move                                            |
+| `/`, then typing  | filter on name, command line or PID (Enter or   |
+|                   | Esc: back to the list; Esc again clears it)     |
+| `↑`/`↓` `k`/`j`   | move (PgUp/PgDn: by ten)                        |
 | `Enter`           | sample the highlighted process (or all)         |
 | `<` / `>`         | sort by the previous / next column              |
 | `Esc`             | clear the filter, then back                     |
+| `q`               | quit                                            |
+
+The list keeps the highlight on the row the user put it on while it re-sorts every 2 s
+(the busiest process stays the one under the cursor); a new filter goes back to the top.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -28,13 +34,16 @@ from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
-from textual.widgets.data_table import ColumnKey, RowDoesNotExist
+from textual.widgets.data_table import ColumnKey
 
 from collectors.live.base import Target
 from collectors.safe_text import printable
+from tui.widgets.lists import KeyedTable
 from tui.widgets.message_line import MessageLine
 
 REFRESH_SECONDS = 2.0
+PRIME_SECONDS = 0.4
+"""The first listing measures CPU over this long (psutil's first reading is 0.0 for all)."""
 ALL_KEY = "all"
 CMDLINE_CELLS = 300
 """Command lines are cut here: the column shows the start, and a 100 kB one would cost."""
@@ -44,6 +53,16 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "NAME"), ("cmdline", "COMMAND"),
 )
 SORTABLE = ("cpu", "rss", "threads", "pid", "user", "name", "cmdline")
+FIXED_WIDTHS = {"pid": 7, "user": 7, "cpu": 5, "rss": 6, "threads": 3, "name": 13}
+"""Cells per column but COMMAND, which gets the rest of the width."""
+CELL_PADDING = 2
+"""A DataTable column's padding, one cell either side."""
+
+
+def command_width(table_width: int) -> int:
+    """The COMMAND column's cells in a table `table_width` wide (its scrollbar aside)."""
+    fixed = sum(FIXED_WIDTHS.values()) + CELL_PADDING * len(COLUMNS)
+    return max(10, table_width - 1 - fixed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +84,15 @@ class ProcessInfo:
 
     def cells(self) -> tuple[Text, ...]:
         return (
-            Text(str(self.pid), justify="right"), Text(self.user), Text(f"{self.cpu:.1f}", justify="right"),
+            Text(str(self.pid), justify="right"), _cut(self.user), Text(f"{self.cpu:.1f}", justify="right"),
             Text(format_bytes(self.rss), justify="right"), Text(str(self.threads), justify="right"),
-            Text(self.name), Text(self.cmdline),
+            _cut(self.name), _cut(self.cmdline),
         )
+
+
+def _cut(text: str) -> Text:
+    """A cell that ends in `…` when its column is too narrow."""
+    return Text(text, no_wrap=True, overflow="ellipsis")
 
 
 def format_bytes(n: int) -> str:
@@ -96,6 +120,12 @@ def list_processes(exclude: int | None = None) -> list[ProcessInfo]:
     me = os.getpid() if exclude is None else exclude
     out: list[ProcessInfo] = []
     attrs = ["pid", "username", "name", "cmdline", "cpu_percent", "memory_info", "num_threads"]
+    global _primed
+    if not _primed:  # a first CPU reading, so the first listing is not all 0.0 in PID order
+        _primed = True
+        for _ in psutil.process_iter(["cpu_percent"], ad_value=None):
+            pass
+        time.sleep(PRIME_SECONDS)
     # process_iter keeps its Process objects between calls, so cpu_percent measures the
     # time since the previous listing (0.0 the first time).
     for proc in psutil.process_iter(attrs, ad_value=None):
@@ -117,6 +147,9 @@ def list_processes(exclude: int | None = None) -> list[ProcessInfo]:
     return out
 
 
+_primed = False
+"""psutil has a first CPU reading of every process (see `list_processes`)."""
+
 ProcessLister = Callable[[], Sequence[ProcessInfo]]
 SORT_CHARACTERS = frozenset("<>")
 
@@ -132,17 +165,20 @@ class ProcessPicker(Screen[None]):
     """Lists processes; posts `Chosen` with the target to sample (the app starts it)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "move(-1)", "Up", show=False),
-        Binding("down", "move(1)", "Down", show=False),
-        Binding("pageup", "move(-10)", "Page up", show=False),
-        Binding("pagedown", "move(10)", "Page down", show=False),
+        Binding("up,k", "move(-1)", "Up", show=False, tooltip="move up"),
+        Binding("down,j", "move(1)", "Down", show=False, tooltip="move down"),
+        Binding("pageup", "move(-10)", "Page up", show=False, tooltip="move up ten rows"),
+        Binding("pagedown", "move(10)", "Page down", show=False, tooltip="move down ten rows"),
         Binding("enter", "choose", "Profile", tooltip="sample the highlighted process"),
+        Binding("slash", "filter", "Filter", key_display="/",
+                tooltip="type to filter on name, command line or PID (Enter/Esc: back to the list)"),
         Binding("less_than_sign", "sort(-1)", "Sort ‹", key_display="<", priority=True,
                 tooltip="sort by the previous column"),
         Binding("greater_than_sign", "sort(1)", "Sort ›", key_display=">", priority=True,
                 tooltip="sort by the next column"),
         Binding("escape", "back", "Clear/back", key_display="Esc", tooltip="clear the filter, then go back"),
-        Binding("ctrl+c", "app.quit", "Quit", priority=True, tooltip="quit"),
+        Binding("q", "app.quit", "Quit", tooltip="quit"),
+        Binding("ctrl+c", "app.quit", "Quit", show=False, priority=True, tooltip="quit"),
     ]
 
     DEFAULT_CSS = """
@@ -171,9 +207,9 @@ class ProcessPicker(Screen[None]):
         """How many listings were applied (tests wait on it)."""
 
     def compose(self) -> ComposeResult:
-        yield Static("Choose a process to profile (type to filter, Enter to start)", id="picker-title")
-        yield FilterInput(placeholder="filter: name, command line or PID", id="filter")
-        table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False, id="processes")
+        yield Static("Choose a process to profile: Enter samples it, / filters, q quits", id="picker-title")
+        yield FilterInput(placeholder="press / to filter: name, command line or PID", id="filter")
+        table: KeyedTable[Text] = KeyedTable(cursor_type="row", zebra_stripes=False, id="processes")
         yield table
         yield MessageLine(id="picker-message")
         yield Footer()
@@ -181,10 +217,11 @@ class ProcessPicker(Screen[None]):
     def on_mount(self) -> None:
         table = self.table
         for key, label in COLUMNS:
-            table.add_column(self._label(key, label), key=key)
+            table.add_column(self._label(key, label), key=key,
+                             width=FIXED_WIDTHS.get(key, command_width(self.size.width or 80)))
         table.add_row(Text("*", justify="right"), Text(""), Text(""), Text(""), Text(""),
                       Text("all processes", style="bold"), Text("every process on the machine"), key=ALL_KEY)
-        self.query_one("#filter", Input).focus()
+        table.focus()
         self.refresh_processes()
         self.set_interval(self.refresh_seconds, self.refresh_processes)
 
@@ -231,8 +268,7 @@ class ProcessPicker(Screen[None]):
         table = self.table
         needle = self.filter_text.strip().casefold()
         wanted = {pid: p for pid, p in self.processes.items() if not needle or p.matches(needle)}
-        current = table.cursor_row
-        keep = table.ordered_rows[current].key.value if 0 <= current < table.row_count else None
+        keep = table.cursor_row if self._placed else None
         for pid in [pid for pid in self._shown if pid not in wanted]:
             table.remove_row(str(pid))
             del self._shown[pid]
@@ -260,29 +296,38 @@ class ProcessPicker(Screen[None]):
 
         self.table.sort("pid", key=key)
 
-    def _place_cursor(self, keep: object) -> None:
+    def _place_cursor(self, keep: int | None) -> None:
+        """The cursor on row `keep` (the position the user chose, whatever process the new
+        order puts there), or before that on the busiest process rather than everything."""
         table = self.table
-        row = 0
-        if keep is not None and (self._placed or keep != ALL_KEY):
-            try:
-                row = table.get_row_index(str(keep))
-            except RowDoesNotExist:
-                row = 1 if table.row_count > 1 else 0
-        elif table.row_count > 1:
-            row = 1  # the busiest process, rather than everything
+        row = (1 if table.row_count > 1 else 0) if keep is None else max(0, min(keep, table.row_count - 1))
         if self._shown:
             self._placed = True
         table.move_cursor(row=row, animate=False)
+
+    def on_resize(self) -> None:
+        """COMMAND gets whatever width the other columns leave."""
+        table = self.table
+        column = table.columns.get(ColumnKey("cmdline"))
+        width = command_width(self.size.width)
+        if column is not None and column.width != width:
+            column.width = width
+            table.refresh(layout=True)
+            table._require_update_dimensions = True
 
     # --- keys --------------------------------------------------------------------------
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
+        self._placed = False  # a new filter: back to the first process
         self._show()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.action_choose()
+
+    def action_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
@@ -302,7 +347,7 @@ class ProcessPicker(Screen[None]):
             if column is not None:
                 column.label = self._label(key, labels[key])
         table.refresh()
-        keep = table.ordered_rows[table.cursor_row].key.value if table.row_count else None
+        keep = table.cursor_row if self._placed else None
         self._sort()
         self._place_cursor(keep)
 
@@ -321,7 +366,9 @@ class ProcessPicker(Screen[None]):
 
     def action_back(self) -> None:
         box = self.query_one("#filter", Input)
-        if box.value:
+        if box.has_focus:
+            self.table.focus()  # typing done: keys are commands again (the filter stays)
+        elif box.value:
             box.value = ""
         elif len(self.app.screen_stack) > 1 and getattr(self.app, "has_profile", False):
             self.dismiss(None)

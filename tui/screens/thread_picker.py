@@ -13,6 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.widgets.lists import KeyedOptionList
+
 
 class ThreadPicker(ModalScreen[int | None]):
     """Dismisses with the chosen profile index (the app's MERGED for all), or None."""
@@ -36,7 +38,7 @@ class ThreadPicker(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("Choose a thread (Enter), Esc to cancel")
-            yield OptionList(*(Option(Text(label), id=str(index)) for index, label in self.choices),
+            yield KeyedOptionList(*(Option(Text(label), id=str(index)) for index, label in self.choices),
                              id="threads")
 
     def on_mount(self) -> None:

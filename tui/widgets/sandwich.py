@@ -36,6 +36,7 @@ from collectors.profile import FrameTable
 from collectors.safe_text import printable
 from tui.views import grouped_model
 from tui.widgets.flame_graph import FlameGraph
+from tui.widgets.lists import KeyedTable
 
 SORT_KEYS = ("self", "total", "name")
 DIFF_SORT_KEYS = ("self", "total", "delta", "name")
@@ -215,7 +216,7 @@ class SandwichView(Horizontal):
         self._titles = ("callers", "callees")
 
     def compose(self) -> ComposeResult:
-        table: DataTable[object] = DataTable(cursor_type="row", zebra_stripes=False, id="functions")
+        table: KeyedTable[object] = KeyedTable(cursor_type="row", zebra_stripes=False, id="functions")
         yield table
         with Vertical():
             yield Static("callers", classes="sandwich--title", id="callers-title")

@@ -21,6 +21,16 @@ from textual.reactive import var
 from textual.widgets import Input, Static
 
 
+def match_label(functions: int, places: int | None = None) -> str:
+    """`3 matches`, or `5 matches (2 functions)` when `n` steps through more frames than
+    there are matching functions."""
+    shown = functions if places is None else places
+    text = f"{shown} match" + ("" if shown == 1 else "es")
+    if places is not None and places != functions:
+        text += f" ({functions} function" + ("" if functions == 1 else "s") + ")"
+    return text
+
+
 class SearchBar(Horizontal):
     """A one-line search prompt with a regex toggle and a match count."""
 
@@ -81,14 +91,16 @@ class SearchBar(Horizontal):
     def close(self) -> None:
         self.remove_class("-open")
 
-    def set_count(self, count: int | None, error: str | None = None) -> None:
+    def set_count(self, count: int | None, error: str | None = None, places: int | None = None) -> None:
+        """Show `count` matching functions; `places`: how many frames `n` steps through, when
+        that differs (a function called from several places)."""
         label = self.query_one("#search-count", Static)
         if error is not None:
             label.update(Text(error, style="bold"))
         elif count is None:
             label.update("")
         else:
-            label.update(Text(f"{count} match" + ("" if count == 1 else "es")))
+            label.update(Text(match_label(count, places)))
 
     def watch_regex(self, regex: bool) -> None:
         self.query_one("#search-mode", Static).update("regex" if regex else "substring")
