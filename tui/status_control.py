@@ -8,10 +8,12 @@ app, which only routes.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, set_cell_size
 
+from collectors.calltree import TimeOrderTree
 from collectors.profile import Unit
 from collectors.safe_text import printable
 from tui.session import MERGED
@@ -88,8 +90,30 @@ class StatusMixin(_Host):
             crumbs = [f"sandwich of {self.session.frame_name(frame)}"] if frame is not None else []
         else:
             crumbs = graph.breadcrumb() if graph is not None else []
+        note = None
+        if graph is not None and graph is self.time_order:
+            crumbs, note = self._time_order_crumbs(graph, crumbs)
         s = self.session
-        self.query_one(ProfileHeader).show(self._title(), crumbs, [c.text for c in s.view.chips], s.range_label())
+        self.query_one(ProfileHeader).show(self._title(), crumbs, [c.text for c in s.view.chips], s.range_label(),
+                                           note)
+        self._show_legend()
+        self._show_details(graph)
+
+    def _time_order_crumbs(self, graph: FlameGraph, crumbs: list[str]) -> tuple[list[str], str | None]:
+        """Time Order's breadcrumb ends with the span shown after `+`/`-`/`,`/`.` (a free
+        view of the axis); without sample times, a note that x is the file's order."""
+        tree = self._shown_trees.get("time-order")
+        timed = isinstance(tree, TimeOrderTree) and tree.timed
+        view = graph.view
+        if view is not None and view.node is None and len(graph.zoom_stack) > 1:
+            if timed:
+                digits = max(0, 2 - math.floor(math.log10(view.width))) if view.width > 0 else 2
+                crumbs = [*crumbs, f"{view.start:.{digits}f} s – {view.end:.{digits}f} s"]
+            elif self.session.unit is Unit.NONE:
+                crumbs = [*crumbs, f"samples {view.start:.0f} – {view.end:.0f}"]
+            else:
+                crumbs = [*crumbs, f"{self.session.format(view.start)} – {self.session.format(view.end)}"]
+        return crumbs, None if timed or tree is None else "x: file order (no sample times)"
         self._show_legend()
         self._show_details(graph)
 

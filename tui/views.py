@@ -143,6 +143,12 @@ def layout_rows(model: FlameModel, view: Viewport, width: int) -> list[list[Span
 
     A node is kept when, clipped to the viewport, it is at least one cell wide; only kept
     nodes are expanded. Columns are clipped to [0, width).
+
+    In Time Order, a cell that no kept node covers but that frames narrower than a cell
+    fill at least half of (a thousand alternating one-sample stacks: an interpreter, the
+    threads of "all threads", a Node profile's `(program)` between calls) shows the one
+    among them that covers most of it, one cell wide, and is expanded as a kept node is:
+    the pane is never blank where samples are, and idle gaps stay gaps.
     """
     rows: list[list[Span]] = []
     if width <= 0 or view.width <= 0:
@@ -151,22 +157,58 @@ def layout_rows(model: FlameModel, view: Viewport, width: int) -> list[list[Span
     origin = view.start
     v0, v1 = view.start, view.end
     children = model.children
+    dense = model.kind == "time-order"
     frontier: list[FlameNode] = [model.root]
+    standing_in: set[int] = set()
+    """ids of the frontier's nodes shown for a crowded cell: their children are shown below
+    them even when they fill less than half of it (the stack goes on down)."""
     while frontier:
         row: list[Span] = []
+        crowd: dict[int, tuple[float, FlameNode]] = {}
+        filled: dict[int, float] = {}
         for parent in frontier:
+            bonus = 1.0 if id(parent) in standing_in else 0.0
             for node in children(parent):
-                if (min(node.end, v1) - max(node.start, v0)) * scale < 1.0:
-                    continue  # narrower than a cell (or outside the view): never expanded
+                a, b = max(node.start, v0), min(node.end, v1)
+                cells = (b - a) * scale
+                if cells < 1.0:
+                    # Narrower than a cell (or outside the view): never expanded, unless it
+                    # stands for a crowded cell (Time Order).
+                    if dense and cells > 0:
+                        cell = math.floor(((a + b) / 2 - origin) * scale)
+                        filled[cell] = filled.get(cell, 0.0) + cells + bonus
+                        best = crowd.get(cell)
+                        if best is None or cells > best[0]:
+                            crowd[cell] = (cells, node)
+                    continue
                 c0 = max(0, _col(node.start, origin, scale))
                 c1 = min(width, _col(node.end, origin, scale))
                 if c1 > c0:
                     row.append(Span(c0, c1, node))
+        if crowd:
+            row = _with_crowded_cells(row, crowd, filled, width)
+            chosen = {id(n) for _, n in crowd.values()}
+            standing_in = {id(s.node) for s in row if id(s.node) in chosen}
+        else:
+            standing_in = set()
         if not row:
             break
         rows.append(row)
         frontier = [s.node for s in row]
     return rows
+
+
+def _with_crowded_cells(row: list[Span], crowd: dict[int, tuple[float, FlameNode]],
+                        filled: dict[int, float], width: int) -> list[Span]:
+    """`row` plus a one-cell span for each free cell at least half filled by narrow frames."""
+    taken: set[int] = set()
+    for span in row:
+        taken.update(range(span.col_start, span.col_end))
+    extra = [Span(cell, cell + 1, node) for cell, (_, node) in crowd.items()
+             if 0 <= cell < width and cell not in taken and filled[cell] >= 0.5]
+    if not extra:
+        return row
+    return sorted(row + extra, key=lambda s: s.col_start)
 
 
 def find_span(row: Sequence[Span], node: FlameNode) -> int | None:
@@ -389,6 +431,51 @@ def nudged_range(rng: TimeRange, edge: str, delta: float, lo: float, hi: float,
         return (a, b) if a < b else rng
     b = min(hi, max(b + delta, a + min_width))
     return (a, b) if a < b else rng
+
+
+# --- the time ruler (under the density strip) ------------------------------------------
+
+RULER_STEPS = (1.0, 2.0, 5.0)
+RULER_GAP = 12
+"""At least this many cells between two ticks, so their labels never touch."""
+
+
+def ruler_step(span: float, cells: int) -> float:
+    """The tick spacing in seconds: 1, 2 or 5 times a power of ten, the smallest that puts
+    ticks at least RULER_GAP cells apart."""
+    if span <= 0 or cells <= 0:
+        return 1.0
+    least = span * RULER_GAP / cells
+    power = 10.0 ** math.floor(math.log10(least))
+    for mult in (*RULER_STEPS, 10.0):
+        if mult * power >= least:
+            return mult * power
+    return 10.0 * power  # pragma: no cover - the loop ends at 10 × power
+
+
+def format_seconds(t: float, step: float) -> str:
+    """`t` with as many decimals as `step` needs: `0s`, `1.5s`, `0.25s`, `90s`."""
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step < 1 else 0
+    return f"{t:.{decimals}f}s"
+
+
+def time_ruler(start: float, end: float, cells: int) -> str:
+    """A `cells`-wide row marking seconds over `[start, end)`: `|` at each tick, its time
+    after it (`|0.5s`), ticks 1, 2 or 5 × 10^k s apart; labels that would run past the
+    row's end are left out."""
+    out = [" "] * max(0, cells)
+    if cells <= 0 or not end > start:
+        return "".join(out)
+    step = ruler_step(end - start, cells)
+    scale = cells / (end - start)
+    tick = math.ceil(start / step - 1e-9) * step
+    while tick < end:
+        col = math.floor((tick - start) * scale + 0.5)
+        label = "|" + format_seconds(tick, step)
+        if col >= 0 and col + len(label) <= cells:
+            out[col:col + len(label)] = label
+        tick += step
+    return "".join(out)
 
 
 # --- sample density (the strip over Time Order) ---------------------------------------

@@ -52,3 +52,20 @@ def hostile_group() -> ProfileGroup:
     add(group, 0, ["[bold]x", "\x1b]52;c;ZXZpbA==\x07osc", "🔥🔥🔥emoji"], 30)
     add(group, 0, ["[bold]x", "tab\there\u202eevil"], 20, kernel=["tab\there\u202eevil"])
     return group
+
+
+def interleaved_group(samples: int = 2000) -> ProfileGroup:
+    """One timed thread (seconds, 10 ms apart) whose top frame changes at every sample, as an
+    interpreter's or a Node profile's do: `python` → `<module>` → `work` → `hot` and
+    `[unknown]` → `PyEval` alternate, then a 1 s idle gap, then the same again."""
+    group = ProfileGroup("interleaved.json")
+    group.new_profile("python3", Unit.SECONDS)
+    t = 0.0
+    for half in range(2):
+        for i in range(samples // 2):
+            stack = ["python", "<module>", "work", "hot"] if i % 2 == 0 else ["[unknown]", "PyEval"]
+            add(group, 0, stack, 0.01, t)
+            t += 0.01
+        if half == 0:
+            t += 1.0
+    return group

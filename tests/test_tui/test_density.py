@@ -94,7 +94,8 @@ async def test_rows_beyond_max_are_summed_into_more() -> None:
             ("T1", [0.0, 1.0, 0.0, 0.0, 0.0]),
             ("+3 more", [0.0, 0.0, 1.0, 1.0, 1.0]),
         ]
-        assert strip.size.height == 3
+        assert strip.size.height == 4  # and the time ruler under them
+        assert strip.render_line(3).text.startswith("|0s")
 
 
 async def test_bins_are_in_time_order_x_units() -> None:

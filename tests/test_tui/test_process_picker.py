@@ -69,18 +69,21 @@ async def test_no_argument_opens_the_picker_sorted_by_cpu() -> None:
 
 
 async def test_typing_filters_on_name_pid_and_command_line() -> None:
-    """Typed text keeps processes whose name or command line contains it, or whose PID starts with it."""
+    """After `/`, typed text keeps processes whose name or command line contains it, or whose PID
+    starts with it; Esc goes back to the list (keys are commands again), Esc again clears it."""
     app = picker_app(Listing(PROCESSES))
     async with app.run_test(size=SIZE) as pilot:
         picker = await ready(app)
-        await pilot.press(*"post")
+        await pilot.press("slash", *"post")
         assert picker.shown_pids == [200]
-        await pilot.press("escape")
-        await pilot.press(*"30")
+        await pilot.press("escape", "escape")
+        await pilot.press("slash", *"30")
+        assert picker.shown_pids == [3021]
+        await pilot.press("escape", "escape")
+        await pilot.press("slash", *"8080")
         assert picker.shown_pids == [3021]
         await pilot.press("escape")
-        await pilot.press(*"8080")
-        assert picker.shown_pids == [3021]
+        assert picker.filter_text == "8080" and picker.table.has_focus
         await pilot.press("escape")
         assert picker.filter_text == "" and len(picker.shown_pids) == 4
 
@@ -91,7 +94,7 @@ async def test_enter_starts_profiling_the_highlighted_process() -> None:
     app = picker_app(Listing(PROCESSES), starter)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app)
-        await pilot.press(*"cron", "enter")
+        await pilot.press("slash", *"cron", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert starter.last.target == Target.for_pid(45)
@@ -125,7 +128,7 @@ async def test_sort_keys_change_the_order() -> None:
 
 async def test_refresh_updates_rows_in_place_and_keeps_the_cursor() -> None:
     """A new listing changes cells, drops exited processes, adds new ones, re-sorts, and the
-    cursor stays on the process it was on."""
+    cursor stays on the row the user put it on (Enter then samples what is shown there)."""
     listing = Listing(PROCESSES)
     app = picker_app(listing)
     async with app.run_test(size=SIZE) as pilot:
@@ -139,7 +142,7 @@ async def test_refresh_updates_rows_in_place_and_keeps_the_cursor() -> None:
         await pilot.pause()
         assert picker.shown_pids == [200, 777, 3021]
         assert cell(picker, 200, "cpu") == "90.0"
-        assert picker.highlighted == Target.for_pid(200)
+        assert picker.table.cursor_row == 2 and picker.highlighted == Target.for_pid(777)
 
 
 async def test_hostile_process_names_are_shown_as_text() -> None:

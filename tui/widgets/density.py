@@ -1,5 +1,6 @@
 """`DensityStrip`: sample density over time, one sparkline row per thread, above Time Order.
 
+The last row is a time ruler in seconds (`|0s   |5s   |10s`), over the same columns.
 Each row is a thread's label and a sparkline (▁▂▃▄▅▆▇█) of the sample weight that falls in
 each time bin; the bins are the Time Order graph's columns, so a spike sits right above the
 frames that made it. Each row is scaled to its own busiest bin in view (an empty bin is
@@ -52,6 +53,7 @@ from tui.views import (
     density_bins,
     range_columns,
     sparkline,
+    time_ruler,
 )
 
 __all__ = ["DensityStrip", "density_bins", "sparkline"]
@@ -126,7 +128,7 @@ class DensityStrip(Widget):
         self.extent = Viewport(lo, hi)
         self.view = Viewport(lo, hi)
         self._bins_key = None
-        self.styles.height = len(self.labels)
+        self.styles.height = len(self.labels) + 1  # and the ruler
         self.refresh()
 
     def set_view(self, start: float, end: float, columns: int | None = None) -> None:
@@ -173,10 +175,19 @@ class DensityStrip(Widget):
 
     # --- drawing -----------------------------------------------------------------------
 
+    @property
+    def ruler(self) -> str:
+        """The time ruler under the sparklines: seconds over the view, aligned with the bins."""
+        return time_ruler(self.view.start, self.view.end, self.bin_count)
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         base = self.rich_style
         bins = self._current_bins()
+        if y == len(bins) and bins:
+            label_style = base + self.get_component_rich_style("density-strip--label", partial=True)
+            ruler = set_cell_size(self.ruler, width)
+            return Strip([Segment(ruler, label_style)], width)
         if not 0 <= y < len(bins):
             return Strip.blank(width, base)
         n = min(self.bin_count, width)

@@ -93,16 +93,26 @@ RANGE_CHIP = -1
 """The target of the time range's × (chips are numbered from 0)."""
 
 
+NOTE_SEP = " · "
+
+
 def chips_line(chips: Sequence[str], range_label: str | None, breadcrumb: Sequence[str],
-               width: int) -> tuple[Text, list[tuple[int, int, int]]]:
+               width: int, note: str | None = None) -> tuple[Text, list[tuple[int, int, int]]]:
     """The header's second line: a chip per filter, `label ×`, then the range's, then the
     breadcrumb in what room is left; with the cells `[x0, x1)` of each `×` and the chip it
-    removes (its index, or RANGE_CHIP). Without chips or range, just the breadcrumb."""
+    removes (its index, or RANGE_CHIP). Without chips or range, just the breadcrumb, and
+    `note` after it when there is room (what x means in Time Order)."""
     items = [(text, i) for i, text in enumerate(chips)]
     if range_label is not None:
         items.append((range_label, RANGE_CHIP))
     if not items:
-        return Text(breadcrumb_text(breadcrumb, width), style="italic"), []
+        tail = NOTE_SEP + note if note else ""
+        room = width - cell_len(tail)
+        if room < 16:
+            tail, room = "", width
+        line = Text(breadcrumb_text(breadcrumb, room), style="italic")
+        line.append(tail)
+        return line, []
     line = Text(no_wrap=True, overflow="ellipsis")
     hits: list[tuple[int, int, int]] = []
     col = 0
@@ -151,14 +161,14 @@ class ProfileHeader(Static):
         self.range_label: str | None = None
 
     def show(self, title: str, breadcrumb: Sequence[str], chips: Sequence[str] = (),
-             range_label: str | None = None) -> None:
+             range_label: str | None = None, note: str | None = None) -> None:
         width = max(10, self.size.width or 80)
         self.chips, self.range_label = tuple(chips), range_label
         if cell_len(title) > width:  # one line, whatever the width: the chips line is below
             title = set_cell_size(title, width - 1) + "…"
         text = Text(title, style="bold", no_wrap=True, overflow="ellipsis")
         text.append("\n")
-        second, self.hits = chips_line(chips, range_label, breadcrumb, width - 1)
+        second, self.hits = chips_line(chips, range_label, breadcrumb, width - 1, note)
         text.append_text(second)
         self.update(text, layout=False)
 
