@@ -8,7 +8,9 @@ notification. Kept apart from the app, which only routes.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+import os
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -34,13 +36,14 @@ class FilesMixin(_Host):
         group = self.session.group
 
         def save(path: str, fmt: str) -> object:
-            return save_profile(group, path, fmt)
+            # The file names itself: opened again, its header shows this name, not the old one.
+            return save_profile(dataclasses.replace(group, name=os.path.basename(path)), path, fmt)
 
         self.push_screen(ExportDialog(group.name, save), self._exported)
 
     def _exported(self, path: str | None) -> None:
         if path is not None:
-            self.notify(f"wrote {printable(path)}", markup=False)
+            self.notify(f"wrote {printable(os.path.abspath(path))}", markup=False)
 
     def action_open_file(self) -> None:
         self.push_screen(OpenFileDialog(), self._open_chosen)

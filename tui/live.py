@@ -9,13 +9,14 @@ says what the status line shows.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.cells import cell_len
 
-from collectors.live.base import Collector, Target
+from collectors.live.base import Collector, CollectorError, Target
 from collectors.live.batches import ProfileBuilder
 from collectors.live.offcpu import records_off_cpu
 from collectors.profile import Profile
@@ -27,6 +28,34 @@ when the preferred collector could not run, the sentence saying why; raises
 `CollectorError` with one sentence when none can run."""
 
 SHORT_HINT = "stacks cut short: rebuild with -fno-omit-frame-pointer"
+
+_PERF_REFUSED = ("Access to performance monitoring", "perf_event_paranoid", "No permission to enable",
+                 "Permission denied")
+
+
+def plain_failure(reason: str, target: Target, owner: Callable[[int], int | None] | None = None) -> str:
+    """`reason` (a collector's error, perhaps perf's many-line refusal) as one sentence with
+    the fix: perf refusing a non-root user names sudo, and for one's own processes
+    `kernel.perf_event_paranoid`; anything else is `reason` unchanged."""
+    if os.geteuid() == 0 or not any(mark in reason for mark in _PERF_REFUSED):
+        return reason
+    pid = target.pid
+    uid = (owner or _process_owner)(pid) if pid is not None else None
+    if uid is not None and uid != os.geteuid():
+        return (f"PID {pid} belongs to another user, and only root may sample it: "
+                "run bpfscope with sudo")
+    return ("the kernel does not let this user sample with perf: run bpfscope with sudo, or allow it with "
+            "`sudo sysctl kernel.perf_event_paranoid=1`")
+
+
+def _process_owner(pid: int) -> int | None:
+    """The real user id of process `pid` (None when it is gone or cannot be seen)."""
+    import psutil
+
+    try:
+        return int(psutil.Process(pid).uids().real)
+    except (psutil.Error, OSError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -123,7 +152,8 @@ class LiveRun:
     def state(self, paused: bool) -> str:
         c = self.collector
         if c.failure is not None:
-            return f"sampling failed: {printable(repr(c.failure))}"
+            reason = str(c.failure) if isinstance(c.failure, CollectorError) else repr(c.failure)
+            return f"sampling failed: {printable(plain_failure(reason, c.target))}"
         if self.stopped:
             return "stopped"
         if c.finished:

@@ -18,7 +18,7 @@ from textual import work
 
 from collectors.live.base import Collector, CollectorError, Target
 from collectors.safe_text import printable
-from tui.live import LiveRun, status_text
+from tui.live import LiveRun, plain_failure, status_text
 from tui.screens.process_picker import ProcessPicker
 from tui.session import Session
 from tui.widgets.live_status import LiveStatus
@@ -109,6 +109,7 @@ class LiveControlMixin(_Host):
 
     def _start_failed(self, target: Target, reason: str) -> None:
         self.starting = None
+        reason = plain_failure(reason, target)
         self.notify(f"cannot sample {printable(target.describe())}: {printable(reason)}", title="bpfscope",
                     severity="error", timeout=20, markup=False)
         self._update_live_status()

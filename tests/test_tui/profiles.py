@@ -69,3 +69,24 @@ def interleaved_group(samples: int = 2000) -> ProfileGroup:
         if half == 0:
             t += 1.0
     return group
+
+
+def same_names_group() -> ProfileGroup:
+    """Names that repeat across files (`main` in two, `<module>` in three) and a long one:
+    what a Python or multi-binary profile looks like in the Sandwich."""
+    group = ProfileGroup("same-names.json")
+    group.new_profile("python3", Unit.NONE)
+
+    def frame(name: str, file: str, line: int) -> int:
+        return group.frames.intern(Frame(name, file, line))
+
+    rows = [
+        ([("<module>", "/srv/app/server.py", 1), ("main", "/srv/app/server.py", 40),
+          ("JSONEncoder.iterencode_with_a_long_name", "/usr/lib/python3.11/json/encoder.py", 258)], 40),
+        ([("<module>", "/srv/app/worker.py", 1), ("main", "/srv/app/worker.py", 12)], 30),
+        ([("<module>", "/srv/app/tools/cli.py", 1), ("parse_records_from_the_input_stream", "/srv/app/parse.py", 9)],
+         20),
+    ]
+    for stack, weight in rows:
+        group.profiles[0].add_sample([frame(*f) for f in stack], weight)
+    return group

@@ -65,7 +65,7 @@ async def test_copy_keeps_the_raw_name() -> None:
 
 def test_default_export_name_is_safe() -> None:
     """The default export name drops directories and control characters."""
-    assert default_path("\x1b]0;pwned\x07evil.folded", "speedscope") == "_]0;pwned_evil.speedscope.json"
+    assert default_path("\x1b]0;pwned\x07evil.folded", "speedscope") == "0_pwned_evil.speedscope.json"
     assert default_path("../../etc/passwd", "folded") == "passwd.folded"
     assert default_path("", "speedscope") == "profile.speedscope.json"
 

@@ -24,6 +24,8 @@ FORMATS = (("speedscope", ".speedscope.json", "speedscope JSON"), ("folded", ".f
 _KNOWN_SUFFIXES = (".gz", ".json", ".speedscope", ".folded", ".txt", ".collapsed", ".perf", ".cpuprofile",
                    ".pb", ".pprof", ".trace")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
+_AWKWARD = re.compile(r"[\s'\"`$!&|;<>()*?#~\[\]{}]+")
+"""Characters a shell would need quoted: a default name has none (`PID 31630` → `PID_31630`)."""
 
 Saver = Callable[[str, str], object]
 """save(path, format): write the profile (raises ProfileError or OSError)."""
@@ -32,6 +34,7 @@ Saver = Callable[[str, str], object]
 def default_stem(profile_name: str) -> str:
     """A file name stem from the profile's name: its base name without format suffixes."""
     name = _UNSAFE.sub("_", Path(profile_name).name) if profile_name else ""
+    name = _AWKWARD.sub("_", name.strip()).strip("_")
     changed = True
     while changed:
         changed = False
@@ -78,6 +81,8 @@ class ExportDialog(ModalScreen[str | None]):
                 for i, (fmt, _, label) in enumerate(FORMATS):
                     yield RadioButton(label, value=i == 0, id=f"format-{fmt}")
             yield Input(default_path(self.profile_name, self.fmt), id="export-path")
+            yield Static(Text(f"relative to {os.getcwd()}", style="dim", no_wrap=True, overflow="ellipsis"),
+                         id="export-directory")
             yield Static("", id="export-message")
             with Horizontal():
                 yield Button("Save", variant="primary", id="export-save")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from time import monotonic
 from typing import ClassVar
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -54,6 +55,57 @@ DIFF_COLUMNS = (("base%", "total-base"), ("new%", "total-new"), ("Δ total", "to
 DIFF_NAME_WIDTH = 20
 """In a comparison the function column comes first at this width: six number columns would
 push it out of an 80-column terminal's table (the self columns scroll into view instead)."""
+
+
+NUMBER_WIDTHS = (("self", 9), ("self%", 7), ("total", 9), ("total%", 7))
+"""The number columns' cells (padding included: the table has none), so the function column
+gets the rest: at 80 columns, 20-odd cells rather than ten."""
+
+
+def _short_file(file: str) -> str:
+    return file.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or file
+
+
+def function_labels(fids: Sequence[int], frames: FrameTable) -> dict[int, str]:
+    """What the function column says for each frame: its name, or where several rows have
+    that name, `name (file)` (the file's base name; `file:line` when that still repeats)."""
+    counts: dict[str, int] = {}
+    for f in fids:
+        counts[frames[f].name] = counts.get(frames[f].name, 0) + 1
+    labels: dict[int, str] = {}
+    places: dict[tuple[str, str], int] = {}
+    for f in fids:
+        frame = frames[f]
+        if counts[frame.name] > 1 and frame.file:
+            key = (frame.name, _short_file(frame.file))
+            places[key] = places.get(key, 0) + 1
+    for f in fids:
+        frame = frames[f]
+        name = printable(frame.name)
+        if counts[frame.name] > 1 and frame.file:
+            where = _short_file(frame.file)
+            if places[(frame.name, where)] > 1 and frame.line is not None:
+                where = f"{where}:{frame.line}"
+            labels[f] = f"{name} ({printable(where)})"
+        else:
+            labels[f] = name
+    return labels
+
+
+def fit_function_label(label: str, cells: int) -> str:
+    """`label` in `cells` cells, cut with `…`: a long name keeps its `(file)` when there is room
+    for both (`JSONEncod… (encoder.py)`); a short name stays whole and its file is cut
+    (`<module> (serv…)`)."""
+    if cell_len(label) <= cells or cells <= 1:
+        return label if cells > 1 else label[:max(0, cells)]
+    name, sep, where = label.rpartition(" (")
+    if sep and label.endswith(")"):
+        if cell_len(name) + 5 <= cells:  # ` (x…)`: the name whole, the file cut
+            return set_cell_size(label, cells - 2) + "…)"
+        room = cells - cell_len(where) - 2
+        if room >= 6:
+            return set_cell_size(name, room - 1) + "…" + " (" + where
+    return set_cell_size(label, cells - 1) + "…"
 
 
 def sorted_functions(totals: FunctionTotals, frames: FrameTable, by: str,
@@ -174,8 +226,8 @@ class SandwichView(Horizontal):
     DEFAULT_CSS = """
     SandwichView {
         height: 1fr;
-        & > DataTable { width: 3fr; min-width: 30; height: 1fr; }
-        & > Vertical { width: 2fr; height: 1fr; }
+        & > DataTable { width: 2fr; min-width: 30; height: 1fr; }
+        & > Vertical { width: 1fr; height: 1fr; }
         & .sandwich--title { height: 1; background: $panel; color: $text-muted; }
         & FlameGraph { height: 1fr; }
     }
@@ -214,9 +266,11 @@ class SandwichView(Horizontal):
         self._last_move = float("-inf")
         self._rebuild_timer: Timer | None = None
         self._titles = ("callers", "callees")
+        self._name_width = 0
 
     def compose(self) -> ComposeResult:
-        table: KeyedTable[object] = KeyedTable(cursor_type="row", zebra_stripes=False, id="functions")
+        table: KeyedTable[object] = KeyedTable(cursor_type="row", zebra_stripes=False, id="functions",
+                                               cell_padding=0)
         yield table
         with Vertical():
             yield Static("callers", classes="sandwich--title", id="callers-title")
@@ -228,19 +282,36 @@ class SandwichView(Horizontal):
         self.query_one("#callers", FlameGraph).inverted = True
         self._add_columns()
 
+    @property
+    def name_width(self) -> int:
+        """The function column's cells: what the table's width leaves (its scrollbar aside)."""
+        if self.baseline is not None:
+            return DIFF_NAME_WIDTH
+        width = self.table.size.width or (self.size.width * 2 // 3) or 53
+        return max(12, width - 2 - sum(w for _, w in NUMBER_WIDTHS))
+
     def _add_columns(self) -> None:
         table = self.table
         table.clear(columns=True)
+        self._name_width = self.name_width
         if self.baseline is not None:
             table.add_column("function", key="name", width=DIFF_NAME_WIDTH)
             for label, key in DIFF_COLUMNS:
-                table.add_column(label, key=key)
+                table.add_column(Text(label, justify="right"), key=key, width=cell_len(label) + 2)
             return
-        table.add_column("self", key="self")
-        table.add_column("self%", key="self%")
-        table.add_column("total", key="total")
-        table.add_column("total%", key="total%")
-        table.add_column("function", key="name")
+        for key, width in NUMBER_WIDTHS:
+            table.add_column(Text(key, justify="right"), key=key, width=width)
+        table.add_column(" function", key="name", width=self._name_width + 1)
+
+    def on_resize(self) -> None:
+        """The function column follows the table's width: columns and rows again."""
+        if self.name_width == self._name_width or self.totals is None:
+            return
+        keep = self.frame if self.frame is not None else self.base_only_row
+        self._add_columns()
+        self._fill()
+        if keep is not None and keep in self.rows:
+            self.table.move_cursor(row=self.rows.index(keep), animate=False)
 
     @property
     def table(self) -> DataTable[object]:
@@ -298,19 +369,23 @@ class SandwichView(Horizontal):
         scale = 100.0 / grand if grand > 0 else 0.0
         fmt = self.format
         s, t = totals.self_weight, totals.total
+        labels = function_labels(self.order, frames)
+        room = self._name_width
         for f in self.order:
             table.add_row(
                 Text(fmt(s[f]), justify="right"), Text(f"{s[f] * scale:.1f}%", justify="right"),
                 Text(fmt(t[f]), justify="right"), Text(f"{t[f] * scale:.1f}%", justify="right"),
-                Text(printable(frames[f].name)), key=str(f),
+                Text(" " + fit_function_label(labels[f], room), no_wrap=True), key=str(f),
             )
 
     def _fill_changes(self, changes: dict[int, FunctionChange], frames: FrameTable) -> None:
         table = self.table
+        labels = function_labels(self.order, frames)
         for i, r in enumerate(self.rows):
             sb, sn, tb, tn = c = changes[r] if isinstance(r, int) else r.change
             # A function only in the base is dim: it has no frame (nor callers) here.
-            name = Text(printable(row_name(r, frames)), no_wrap=True, overflow="ellipsis",
+            label = labels[r] if isinstance(r, int) else printable(row_name(r, frames))
+            name = Text(fit_function_label(label, DIFF_NAME_WIDTH - 1), no_wrap=True,
                         style="" if isinstance(r, int) else "dim")
             table.add_row(
                 name,
