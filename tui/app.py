@@ -216,6 +216,8 @@ class BpfscopeApp(
         self._ended_noted = False
         self._hint_noted = False
         self._quitting = False
+        self.pending_message: tuple[str, str, str, float] | None = None
+        """A message for a screen whose message line is not mounted yet."""
         self.messages: list[tuple[str, str]] = []
         """The last 100 messages, (severity, text), oldest first (tests read them)."""
         self.rebuild_seconds = 0.0
@@ -533,12 +535,13 @@ class BpfscopeApp(
         """Messages go to the message line of the screen in view (never a box over the
         panes); `markup` is ignored: messages are plain text. Kept in `messages` too."""
         self.messages = [*self.messages[-99:], (severity, message)]
-        line = self.message_line()
-        if line is None:
-            super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
-            return
         default = 5.0 if severity == "information" else 15.0
-        line.show(message, title, severity, default if timeout is None else timeout)
+        shown = (message, title, severity, default if timeout is None else timeout)
+        line = self.message_line()
+        if line is None:  # a screen being composed: its line shows it once mounted
+            self.pending_message = shown
+            return
+        line.show(*shown)
 
     def message_line(self) -> MessageLine | None:
         """The message line in view: the top screen's, or under modal dialogs the screen's below."""

@@ -37,15 +37,20 @@ def plain_failure(reason: str, target: Target, owner: Callable[[int], int | None
     """`reason` (a collector's error, perhaps perf's many-line refusal) as one sentence with
     the fix: perf refusing a non-root user names sudo, and for one's own processes
     `kernel.perf_event_paranoid`; anything else is `reason` unchanged."""
-    if os.geteuid() == 0 or not any(mark in reason for mark in _PERF_REFUSED):
+    me = _euid()
+    if me == 0 or not any(mark in reason for mark in _PERF_REFUSED):
         return reason
     pid = target.pid
     uid = (owner or _process_owner)(pid) if pid is not None else None
-    if uid is not None and uid != os.geteuid():
+    if uid is not None and uid != me:
         return (f"PID {pid} belongs to another user, and only root may sample it: "
                 "run bpfscope with sudo")
     return ("the kernel does not let this user sample with perf: run bpfscope with sudo, or allow it with "
             "`sudo sysctl kernel.perf_event_paranoid=1`")
+
+
+def _euid() -> int:
+    return os.geteuid()
 
 
 def _process_owner(pid: int) -> int | None:
@@ -158,7 +163,7 @@ class LiveRun:
             return "stopped"
         if c.finished:
             return f"target exited ({printable(c.exit_note or 'sampling ended')}); the data stays"
-        return "paused (sampling goes on)" if paused else "sampling"
+        return "paused" if paused else "sampling"
 
 
 STATUS_SEP = " · "

@@ -110,11 +110,11 @@ class LiveControlMixin(_Host):
     def _start_failed(self, target: Target, reason: str) -> None:
         self.starting = None
         reason = plain_failure(reason, target)
-        self.notify(f"cannot sample {printable(target.describe())}: {printable(reason)}", title="bpfscope",
-                    severity="error", timeout=20, markup=False)
         self._update_live_status()
         if self.live is None and not isinstance(self.screen, ProcessPicker):
-            self.action_pick_process()
+            self.action_pick_process()  # first: the message goes to the picker's line
+        self.notify(f"cannot sample {printable(target.describe())}: {printable(reason)}", title="bpfscope",
+                    severity="error", timeout=20, markup=False)
 
     def live_tick(self) -> None:
         """Apply what the collector gathered; rebuild the shown pane unless paused or too soon."""

@@ -144,11 +144,11 @@ def layout_rows(model: FlameModel, view: Viewport, width: int) -> list[list[Span
     A node is kept when, clipped to the viewport, it is at least one cell wide; only kept
     nodes are expanded. Columns are clipped to [0, width).
 
-    In Time Order, a cell that no kept node covers but that frames narrower than a cell
-    fill at least half of (a thousand alternating one-sample stacks: an interpreter, the
-    threads of "all threads", a Node profile's `(program)` between calls) shows the one
-    among them that covers most of it, one cell wide, and is expanded as a kept node is:
-    the pane is never blank where samples are, and idle gaps stay gaps.
+    In Time Order, a cell that no kept node covers but that holds frames narrower than a
+    cell (a thousand alternating one-sample stacks: an interpreter, the threads of "all
+    threads"; a mostly idle server's short bursts) shows the one among them that covers most
+    of it, one cell wide, expanded as a kept node is: the pane is never blank where samples
+    are (the density strip above says how many), and cells without samples stay gaps.
     """
     rows: list[list[Span]] = []
     if width <= 0 or view.width <= 0:
@@ -159,15 +159,10 @@ def layout_rows(model: FlameModel, view: Viewport, width: int) -> list[list[Span
     children = model.children
     dense = model.kind == "time-order"
     frontier: list[FlameNode] = [model.root]
-    standing_in: set[int] = set()
-    """ids of the frontier's nodes shown for a crowded cell: their children are shown below
-    them even when they fill less than half of it (the stack goes on down)."""
     while frontier:
         row: list[Span] = []
         crowd: dict[int, tuple[float, FlameNode]] = {}
-        filled: dict[int, float] = {}
         for parent in frontier:
-            bonus = 1.0 if id(parent) in standing_in else 0.0
             for node in children(parent):
                 a, b = max(node.start, v0), min(node.end, v1)
                 cells = (b - a) * scale
@@ -176,7 +171,6 @@ def layout_rows(model: FlameModel, view: Viewport, width: int) -> list[list[Span
                     # stands for a crowded cell (Time Order).
                     if dense and cells > 0:
                         cell = math.floor(((a + b) / 2 - origin) * scale)
-                        filled[cell] = filled.get(cell, 0.0) + cells + bonus
                         best = crowd.get(cell)
                         if best is None or cells > best[0]:
                             crowd[cell] = (cells, node)
@@ -186,11 +180,7 @@ def layout_rows(model: FlameModel, view: Viewport, width: int) -> list[list[Span
                 if c1 > c0:
                     row.append(Span(c0, c1, node))
         if crowd:
-            row = _with_crowded_cells(row, crowd, filled, width)
-            chosen = {id(n) for _, n in crowd.values()}
-            standing_in = {id(s.node) for s in row if id(s.node) in chosen}
-        else:
-            standing_in = set()
+            row = _with_crowded_cells(row, crowd, width)
         if not row:
             break
         rows.append(row)
@@ -198,14 +188,13 @@ def layout_rows(model: FlameModel, view: Viewport, width: int) -> list[list[Span
     return rows
 
 
-def _with_crowded_cells(row: list[Span], crowd: dict[int, tuple[float, FlameNode]],
-                        filled: dict[int, float], width: int) -> list[Span]:
-    """`row` plus a one-cell span for each free cell at least half filled by narrow frames."""
+def _with_crowded_cells(row: list[Span], crowd: dict[int, tuple[float, FlameNode]], width: int) -> list[Span]:
+    """`row` plus a one-cell span for each free cell holding narrow frames (the widest of them)."""
     taken: set[int] = set()
     for span in row:
         taken.update(range(span.col_start, span.col_end))
     extra = [Span(cell, cell + 1, node) for cell, (_, node) in crowd.items()
-             if 0 <= cell < width and cell not in taken and filled[cell] >= 0.5]
+             if 0 <= cell < width and cell not in taken]
     if not extra:
         return row
     return sorted(row + extra, key=lambda s: s.col_start)

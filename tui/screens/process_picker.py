@@ -53,16 +53,16 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "NAME"), ("cmdline", "COMMAND"),
 )
 SORTABLE = ("cpu", "rss", "threads", "pid", "user", "name", "cmdline")
-FIXED_WIDTHS = {"pid": 7, "user": 7, "cpu": 5, "rss": 6, "threads": 3, "name": 13}
-"""Cells per column but COMMAND, which gets the rest of the width."""
-CELL_PADDING = 2
-"""A DataTable column's padding, one cell either side."""
+FIXED_WIDTHS = {"pid": 8, "user": 8, "cpu": 6, "rss": 7, "threads": 4, "name": 14}
+"""Cells per column but COMMAND, which gets the rest of the width (the table has no padding:
+each cell starts with a space of its own)."""
+CELL_PADDING = 0
 
 
 def command_width(table_width: int) -> int:
     """The COMMAND column's cells in a table `table_width` wide (its scrollbar aside)."""
     fixed = sum(FIXED_WIDTHS.values()) + CELL_PADDING * len(COLUMNS)
-    return max(10, table_width - 1 - fixed)
+    return max(10, table_width - 2 - fixed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +91,8 @@ class ProcessInfo:
 
 
 def _cut(text: str) -> Text:
-    """A cell that ends in `…` when its column is too narrow."""
-    return Text(text, no_wrap=True, overflow="ellipsis")
+    """A left-aligned cell: a space from its neighbour, `…` when its column is too narrow."""
+    return Text(" " + text, no_wrap=True, overflow="ellipsis")
 
 
 def format_bytes(n: int) -> str:
@@ -209,7 +209,8 @@ class ProcessPicker(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("Choose a process to profile: Enter samples it, / filters, q quits", id="picker-title")
         yield FilterInput(placeholder="press / to filter: name, command line or PID", id="filter")
-        table: KeyedTable[Text] = KeyedTable(cursor_type="row", zebra_stripes=False, id="processes")
+        table: KeyedTable[Text] = KeyedTable(cursor_type="row", zebra_stripes=False, id="processes",
+                                             cell_padding=CELL_PADDING)
         yield table
         yield MessageLine(id="picker-message")
         yield Footer()
@@ -220,13 +221,14 @@ class ProcessPicker(Screen[None]):
             table.add_column(self._label(key, label), key=key,
                              width=FIXED_WIDTHS.get(key, command_width(self.size.width or 80)))
         table.add_row(Text("*", justify="right"), Text(""), Text(""), Text(""), Text(""),
-                      Text("all processes", style="bold"), Text("every process on the machine"), key=ALL_KEY)
+                      Text(" all processes", style="bold"), _cut("every process on the machine"), key=ALL_KEY)
         table.focus()
         self.refresh_processes()
         self.set_interval(self.refresh_seconds, self.refresh_processes)
 
     def _label(self, key: str, label: str) -> Text:
-        return Text(label + (" ▼" if key == self.sort_by else ""))
+        text = label + ("▼" if key == self.sort_by else "")
+        return Text(text, justify="right") if key in ("pid", "cpu", "rss", "threads") else Text(" " + text)
 
     @property
     def table(self) -> DataTable[Text]:
