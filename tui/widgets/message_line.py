@@ -31,8 +31,8 @@ def message_rows(text: str, width: int, rows: int = ROWS) -> list[str]:
         w = cell_len(ch)
         if used + w > width and row:
             out.append("".join(row))
-            row: list[str] = []
-    used = 0
+            row = []
+            used = 0
         row.append(ch)
         used += w
     if row:
