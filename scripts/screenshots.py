@@ -3,6 +3,9 @@ from the bundled example profile (`tui/examples/webapp.folded`). Run by `make sc
 
     python scripts/screenshots.py [--out DIR] [--size 120x36]
 
+Each shot is taken at `--size` (`NAME.svg`) and again at 80x24 (`NAME-80x24.svg`), the
+size of a plain terminal over SSH.
+
 The SVGs come from Textual (`App.save_screenshot` inside `App.run_test`); the PNGs from
 Debian's `rsvg-convert` (package librsvg2-bin, installed with apt-get when missing and root).
 """
@@ -63,9 +66,12 @@ SHOTS = (
 )
 
 
-async def take(shot: Shot, size: tuple[int, int], out: Path) -> Path:
+NARROW = (80, 24)
+
+
+async def take(shot: Shot, size: tuple[int, int], out: Path, suffix: str = "") -> Path:
     app = BpfscopeApp(load_profile(str(EXAMPLE)), baseline=other_run() if shot.compared else None)
-    path = out / f"{shot.name}.svg"
+    path = out / f"{shot.name}{suffix}.svg"
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         await pilot.press(*shot.keys)
@@ -102,11 +108,15 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     convert = rsvg_convert()
+    sizes = [((cols, rows), "")]
+    if (cols, rows) != NARROW:
+        sizes.append((NARROW, "-80x24"))
     for shot in SHOTS:
-        svg = asyncio.run(take(shot, (cols, rows), out))
-        png = svg.with_suffix(".png")
-        subprocess.run([convert, "--zoom", "1", "-o", str(png), str(svg)], check=True)
-        print(f"{svg.relative_to(ROOT) if svg.is_relative_to(ROOT) else svg}  {shot.caption}")
+        for size, suffix in sizes:
+            svg = asyncio.run(take(shot, size, out, suffix))
+            png = svg.with_suffix(".png")
+            subprocess.run([convert, "--zoom", "1", "-o", str(png), str(svg)], check=True)
+            print(f"{svg.relative_to(ROOT) if svg.is_relative_to(ROOT) else svg}  {shot.caption} ({size[0]}x{size[1]})")
     return 0
 
 

@@ -40,7 +40,7 @@ async def test_screen_shows_markup_literally() -> None:
         assert details.startswith("[bold]x")
         await pilot.press("3")
         table = app.sandwich.table
-        cells = [str(table.get_cell_at(Coordinate(r, 4))) for r in range(table.row_count)]
+        cells = [str(table.get_cell_at(Coordinate(r, 4))).strip() for r in range(table.row_count)]
         assert "[bold]x" in cells
         assert "tab\\there\\u202eevil" in cells
         svg = app.export_screenshot()

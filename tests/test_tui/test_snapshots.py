@@ -35,6 +35,7 @@ def _fixed_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("COLORTERM", "truecolor")
     monkeypatch.setenv("LANG", "C.UTF-8")
     monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.chdir("/")  # the export dialog names the directory it writes to
     yield
 
 
@@ -79,6 +80,62 @@ async def _open_export(pilot: Pilot[Any]) -> None:
 def test_export_dialog(snap_compare: SnapCompare, size: str) -> None:
     """`e` opens the export dialog with speedscope JSON chosen and `webapp.speedscope.json` proposed."""
     assert snap_compare(example_app(), terminal_size=SIZES[size], run_before=_open_export)
+
+
+ROWS_80x24 = {
+    "left-heavy": ((), {
+        0: "webapp.folded · total 1,103 samples · Left Heavy",
+        1: "whole profile",
+        2: "main",
+        21: "main",
+        22: "total 1,103 100.0%  self 0 0.0%  │ function: total 1,103 (100.0%) self 0 (0.0%)",
+    }),
+    "left-heavy-zoomed": (("j", "j", "j", "j", "enter"), {
+        1: "… › server.serve_forever › server.handle_request › app.dispatch › views.search",
+        21: "views.search",
+        22: "total 599 54.3%  self 0 0.0% │ function: total 599 54.3% self 0 0.0%",
+    }),
+    "time-order": (("1",), {
+        0: "webapp.folded · total 1,103 samples · Time Order",
+        1: "whole profile · x: file order (no sample times)",
+        2: "main",
+    }),
+    "time-order-selected": (("1", "j", "j", "l"), {
+        21: "server.handle_request",
+        22: "total 18 1.6%  self 0 0.0%  │ function: total 911 (82.6%) self 0 (0.0%)",
+    }),
+    "sandwich": (("3",), {
+        1: "sandwich of text.tokenize",
+        2: "     self  self%    total total% function            callers",
+        3: "      192  17.4%      354  32.1% text.tokenize       main",
+        13: "       26   2.4%       26   2.4% ext4_file_read_it…  re.Pa… str…",
+        22: "total 354 32.1%  self 192 17.4%  │ function: total 354 (32.1%) self 192 (17.4%)",
+    }),
+    "search": (("slash", "t", "o", "k", "e", "n", "enter"), {
+        20: " token                                       substring  3 matches (2 functions)",
+    }),
+    "help": (("question_mark",), {
+        6: "│ /                     search names (Ctrl+R in the prompt: regular            │",
+        7: "│                       expression)                                            │",
+    }),
+}
+
+
+@pytest.mark.parametrize("state", ROWS_80x24)
+async def test_what_the_80x24_snapshots_show(state: str) -> None:
+    """The rows the 80x24 snapshots are meant to show, as text: the header keeps the pane, the
+    details line the function's totals, the Sandwich its names with `…`, the help whole words."""
+    from tests.test_tui.screen_text import screen_lines
+
+    keys, rows = ROWS_80x24[state]
+    app = example_app()
+    async with app.run_test(size=SIZES["80x24"]) as pilot:
+        await pilot.pause()
+        await pilot.press(*keys)
+        await pilot.pause()
+        shown = screen_lines(app)
+        for index, text in rows.items():
+            assert shown[index].rstrip() == text, (index, shown[index])
 
 
 HOT_PATH = ["main", "server.serve_forever", "server.handle_request", "app.dispatch", "views.search",

@@ -76,7 +76,9 @@ def test_keys_in_a_real_terminal(tmux: Tmux) -> None:
         tmux.wait_for(lambda s: "Regex" in lines(s)[-1], "the search prompt's keys in the footer")
         tmux.keys("search", literal=True)
         tmux.keys("Enter")
-        tmux.wait_for(lambda s: f"{expected_matches} matches" in s, f"'{expected_matches} matches'")
+        # The count is what `n` steps through in Time Order (every frame), the functions after it.
+        tmux.wait_for(lambda s: f"matches ({expected_matches} functions)" in s,
+                      f"'N matches ({expected_matches} functions)'")
 
         tmux.keys("q")
         tmux.wait_for(lambda s: "bpfscope-exited-0" in s, "exit status 0 after q")

@@ -284,11 +284,12 @@ class SandwichView(Horizontal):
 
     @property
     def name_width(self) -> int:
-        """The function column's cells: what the table's width leaves (its scrollbar aside)."""
+        """The function column's cells: what the table's width leaves (its scrollbar and the
+        space before the name aside)."""
         if self.baseline is not None:
             return DIFF_NAME_WIDTH
         width = self.table.size.width or (self.size.width * 2 // 3) or 53
-        return max(12, width - 2 - sum(w for _, w in NUMBER_WIDTHS))
+        return max(12, width - 3 - sum(w for _, w in NUMBER_WIDTHS))
 
     def _add_columns(self) -> None:
         table = self.table
