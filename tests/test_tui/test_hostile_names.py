@@ -42,7 +42,7 @@ async def test_screen_shows_markup_literally() -> None:
         table = app.sandwich.table
         cells = [str(table.get_cell_at(Coordinate(r, 4))).strip() for r in range(table.row_count)]
         assert "[bold]x" in cells
-        assert "tab\\there\\u202eevil" in cells
+        assert any(c.startswith("tab\\there\\u202e") for c in cells)  # escaped (and maybe cut with …)
         svg = app.export_screenshot()
         assert "\x1b" not in svg
 
