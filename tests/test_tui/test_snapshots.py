@@ -114,6 +114,10 @@ ROWS_80x24 = {
     "search": (("slash", "t", "o", "k", "e", "n", "enter"), {
         20: " token                                       substring  3 matches (2 functions)",
     }),
+    "export": (("e",), {
+        11: "     │ ▊  webapp.speedscope.json                                        ▎ │",
+        13: "     │ relative to /                                                      │",
+    }),
     "help": (("question_mark",), {
         6: "│ /                     search names (Ctrl+R in the prompt: regular            │",
         7: "│                       expression)                                            │",
@@ -121,15 +125,36 @@ ROWS_80x24 = {
 }
 
 
-@pytest.mark.parametrize("state", ROWS_80x24)
-async def test_what_the_80x24_snapshots_show(state: str) -> None:
-    """The rows the 80x24 snapshots are meant to show, as text: the header keeps the pane, the
-    details line the function's totals, the Sandwich its names with `…`, the help whole words."""
+ROWS_120x40 = {
+    "left-heavy-zoomed": (("j", "j", "j", "j", "enter"), {
+        1: "main › server.serve_forever › server.handle_request › app.dispatch › views.search",
+        38: "total 599 (54.3% of all, 100.0% of view)  self 0 (0.0%, 0.0%)"
+            "  │ function: total 599 (54.3%) self 0 (0.0%)",
+    }),
+    "time-order-selected": (("1", "j", "j", "l"), {
+        1: "whole profile · x: file order (no sample times)",
+        38: "total 18 (1.6% of all)  self 0 (0.0%)  │ function: total 911 (82.6%) self 0 (0.0%)",
+    }),
+    "sandwich-of-frame": (("j", "j", "j", "j", "j", "s"), {
+        2: "     self  self%    total total% function                                       callers",
+        36: "        0   0.0%      491  44.5% search.rank_results",
+    }),
+    "search": (("slash", "t", "o", "k", "e", "n", "enter"), {
+        36: " token" + " " * 79 + "substring  3 matches (2 functions)",
+    }),
+}
+
+
+@pytest.mark.parametrize(("size", "state"), [*(("80x24", s) for s in ROWS_80x24),
+                                             *(("120x40", s) for s in ROWS_120x40)])
+async def test_what_the_snapshots_show(size: str, state: str) -> None:
+    """The rows the snapshots are meant to show, as text: the header keeps the pane, the details
+    line the function's totals, the Sandwich its names with `…`, the help whole words."""
     from tests.test_tui.screen_text import screen_lines
 
-    keys, rows = ROWS_80x24[state]
+    keys, rows = (ROWS_80x24 if size == "80x24" else ROWS_120x40)[state]
     app = example_app()
-    async with app.run_test(size=SIZES["80x24"]) as pilot:
+    async with app.run_test(size=SIZES[size]) as pilot:
         await pilot.pause()
         await pilot.press(*keys)
         await pilot.pause()
