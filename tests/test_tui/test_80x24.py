@@ -495,3 +495,19 @@ async def test_perf_refusal_in_the_tui_is_one_line(monkeypatch: pytest.MonkeyPat
         row = message_row(app)
         assert row == "error: cannot sample PID 1: PID 1 belongs to another user, and only root may sample it: " \
                       "run bpfscope with sudo", row
+
+
+async def test_j_and_k_move_in_the_filter_list() -> None:
+    """In the filter screen's list (Tab from the prompt), j / k move; Delete removes that chip."""
+    app = BpfscopeApp(load_profile(str(EXAMPLE)))
+    async with app.run_test(size=SIZE) as pilot:
+        for key in ("j", "j", "j", "j", "d", "j", "d", "F"):  # hide views.search, then what is selected next
+            await pilot.press(key)
+            await pilot.pause()
+        chips = [row for row in screen_lines(app) if "hide " in row]
+        assert len(chips) >= 2, screen_lines(app)
+        await pilot.press("tab")  # the list, on its first chip
+        await pilot.press("j", "delete")  # the second one removed: j moved
+        await pilot.pause()
+        kept = app.session.view.chips
+        assert len(kept) == 1 and kept[0].text == "hide views.search", [c.text for c in kept]

@@ -119,13 +119,18 @@ ROWS_80x24 = {
         13: "     │ relative to /                                                      │",
     }),
     "help": (("question_mark",), {
-        6: "│ /                     search names (Ctrl+R in the prompt: regular            │",
-        7: "│                       expression)                                            │",
+        3: "│ 2                 Left Heavy: the flame graph, merged, heaviest first        │",
+        5: "│ /                 search names (Ctrl+R in the prompt: regular                │",
+        6: "│                   expression)                                                │",
     }),
 }
 
 
 ROWS_120x40 = {
+    "help": (("question_mark",), {
+        5: "app.dispatch     │ /                 search names (Ctrl+R in the prompt: regular expression)"
+           "          │oll_wait_… iy",
+    }),
     "left-heavy-zoomed": (("j", "j", "j", "j", "enter"), {
         1: "main › server.serve_forever › server.handle_request › app.dispatch › views.search",
         38: "total 599 (54.3% of all, 100.0% of view)  self 0 (0.0%, 0.0%)"

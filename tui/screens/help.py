@@ -55,7 +55,7 @@ def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
 
 def help_table(sections: Sequence[KeySection]) -> Table:
     table = Table(show_header=False, box=None, padding=(0, 2, 0, 0), expand=False)
-    table.add_column(style="bold", no_wrap=True)
+    table.add_column(style="bold", max_width=16)  # "click / double-click" wraps: the text gets the room
     table.add_column()
     for title, rows in sections:
         table.add_row(Text(title, style="underline"), Text(""))
