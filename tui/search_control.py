@@ -59,10 +59,12 @@ class SearchMixin(_Host):
         flame pane, functions in the Sandwich's table)."""
         matches = self.matches
         places = None
+        uncounted = False
         graph = self.current_graph
         if matches and graph is not None and graph.model is not None:
             places = count_matches(graph.model, matches.__contains__)
-        self.search_bar.set_count(None if matches is None else len(matches), self.search_error, places)
+            uncounted = places is None  # a huge tree: say what is known, functions
+        self.search_bar.set_count(None if matches is None else len(matches), self.search_error, places, uncounted)
 
     def _clear_search(self) -> None:
         bar = self.search_bar

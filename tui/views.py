@@ -312,7 +312,7 @@ def without_repeats(path: Path) -> Path:
     return out
 
 
-def count_matches(model: FlameModel, matches: Callable[[int], bool], limit: int = 200_000) -> int | None:
+def count_matches(model: FlameModel, matches: Callable[[int], bool], limit: int = 50_000) -> int | None:
     """How many nodes `next_match` steps through (every node whose frame matches); None when
     the tree has more than `limit` nodes (counting would stall the prompt)."""
     count = seen = 0

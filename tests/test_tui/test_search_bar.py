@@ -50,3 +50,23 @@ async def test_slash_in_the_prompt_is_part_of_the_pattern() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("slash", "a", "slash", "b")
         assert app.search_bar.input.value == "a/b"
+
+
+def test_match_labels_say_what_n_steps_through() -> None:
+    """Frames when they are more than the functions; only functions when frames were not counted."""
+    from tui.widgets.search_bar import match_label
+
+    assert match_label(1, 1) == "1 match"
+    assert match_label(2, 5) == "5 matches (2 functions)"
+    assert match_label(3) == "3 matches"
+    assert match_label(2, None, uncounted=True) == "2 functions"
+
+
+def test_count_matches_gives_up_on_a_huge_tree() -> None:
+    from collectors.calltree import left_heavy
+    from tests.test_tui.profiles import small_group
+    from tui.views import count_matches, grouped_model
+
+    model = grouped_model(left_heavy(small_group().profiles[0]))
+    assert count_matches(model, lambda f: True) == 5
+    assert count_matches(model, lambda f: True, limit=3) is None

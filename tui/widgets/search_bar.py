@@ -21,9 +21,12 @@ from textual.reactive import var
 from textual.widgets import Input, Static
 
 
-def match_label(functions: int, places: int | None = None) -> str:
+def match_label(functions: int, places: int | None = None, uncounted: bool = False) -> str:
     """`3 matches`, or `5 matches (2 functions)` when `n` steps through more frames than
-    there are matching functions."""
+    there are matching functions; `uncounted` (a tree too big to count its frames on each
+    key): `2 functions`."""
+    if uncounted:
+        return f"{functions} function" + ("" if functions == 1 else "s")
     shown = functions if places is None else places
     text = f"{shown} match" + ("" if shown == 1 else "es")
     if places is not None and places != functions:
@@ -91,16 +94,17 @@ class SearchBar(Horizontal):
     def close(self) -> None:
         self.remove_class("-open")
 
-    def set_count(self, count: int | None, error: str | None = None, places: int | None = None) -> None:
+    def set_count(self, count: int | None, error: str | None = None, places: int | None = None,
+                  uncounted: bool = False) -> None:
         """Show `count` matching functions; `places`: how many frames `n` steps through, when
-        that differs (a function called from several places)."""
+        that differs (a function called from several places); `uncounted`: not known."""
         label = self.query_one("#search-count", Static)
         if error is not None:
             label.update(Text(error, style="bold"))
         elif count is None:
             label.update("")
         else:
-            label.update(Text(match_label(count, places)))
+            label.update(Text(match_label(count, places, uncounted)))
 
     def watch_regex(self, regex: bool) -> None:
         self.query_one("#search-mode", Static).update("regex" if regex else "substring")
