@@ -79,7 +79,7 @@ def help_sections(app_bindings: Iterable[BindingType]) -> list[KeySection]:
         (
             "Sandwich",
             [
-                ("↑ / ↓", "move"),
+                ("↑ / ↓ / k / j", "move"),
                 ("Enter", "into callers, then callees (Tab)"),
                 *binding_rows(SandwichView.BINDINGS),
                 ("header click", "sort by that column"),
@@ -87,8 +87,9 @@ def help_sections(app_bindings: Iterable[BindingType]) -> list[KeySection]:
         ),
         ("Search prompt", [("Enter", "keep the search"), *binding_rows(SearchBar.BINDINGS)]),
         ("Filter screen", [("Enter", "add the typed filter; in the list: remove the chip"),
-                           ("Tab", "between the prompt and the list"), *binding_rows(FilterScreen.BINDINGS)]),
-        ("Process picker", [("typing", "filter on name, command line or PID"), *binding_rows(ProcessPicker.BINDINGS),
+                           ("Tab", "between the prompt and the list"), ("k / j", "move in the list"),
+                           *binding_rows(FilterScreen.BINDINGS)]),
+        ("Process picker", [*binding_rows(ProcessPicker.BINDINGS),
                             ("header click", "sort by that column")]),
     ]
 
