@@ -105,8 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cols, rows = (int(v) for v in args.size.lower().split("x"))
     os.environ.pop("NO_COLOR", None)
-    out: Path = args.out
+    out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
+    os.chdir("/")  # the export dialog names the current directory: the same one on every machine
     convert = rsvg_convert()
     sizes = [((cols, rows), "")]
     if (cols, rows) != NARROW:

@@ -298,6 +298,10 @@ async def test_the_header_keeps_the_pane_name_with_a_long_thread_label() -> None
         first = header(app)[0]
         assert "Left Heavy" in first and first.rstrip().endswith("Left Heavy"), first
         assert "(tid 391)" not in Session(group).profile_label(0)
+        await pilot.press("t")
+        await pilot.pause()
+        listed = [row for row in screen_lines(app) if "tid: 39" in row]
+        assert len(listed) == 2 and not any("(tid" in row for row in listed), listed  # said once
 
 
 async def test_t_on_a_one_thread_file_says_so() -> None:
