@@ -20,12 +20,16 @@ import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from collectors import __version__
 from collectors.formats.detect import LoadError, load_profile
 from collectors.formats.errors import ProfileError
 from collectors.profile import ProfileGroup, Unit
 from collectors.summary import FunctionRow
+
+if TYPE_CHECKING:
+    from tui.tables import TableRow
 from collectors.transforms import Filters
 
 EXIT_OK = 0
@@ -33,6 +37,9 @@ EXIT_USAGE = 2
 SUBCOMMANDS = ("convert", "top", "diff", "record")
 OFF_CPU_HELP = ("also record where the process waits (blocked, sleeping, on locks or I/O), from the scheduler's "
                 "switches: every profile in seconds, an on-CPU and an off-CPU one per thread (bcc only)")
+
+WIDE_HELP = ("the table's names and files whole, however wide (default: fit the terminal, or COLUMNS, or 80 "
+             "columns when piped)")
 
 
 class UsageError(Exception):
@@ -158,6 +165,7 @@ def _parser_top() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json", "markdown"), default="table",
                    help="a table (default), a JSON array, or a GitHub markdown table")
     p.add_argument("--json", dest="format", action="store_const", const="json", help="the same as --format json")
+    p.add_argument("--wide", action="store_true", help=WIDE_HELP)
     _add_filter_options(p)
     return p
 
@@ -175,6 +183,7 @@ def _parser_diff() -> argparse.ArgumentParser:
     p.add_argument("--table", action="store_true",
                    help="print the table even on a terminal (there, without --json or --table, the TUI opens "
                    "on NEW coloured by the change from BASE)")
+    p.add_argument("--wide", action="store_true", help=WIDE_HELP)
     _add_filter_options(p)
     return p
 
@@ -286,7 +295,7 @@ def _top(ns: argparse.Namespace) -> int:
     if ns.format == "markdown":
         sys.stdout.write(_top_markdown(rows, group_unit(group)))
         return EXIT_OK
-    _print_top_table(group, rows, group_unit(group), ns.by)
+    _print_top_table(group, rows, group_unit(group), ns.by, ns.wide)
     return EXIT_OK
 
 
@@ -327,23 +336,14 @@ def _diff(ns: argparse.Namespace) -> int:
         json.dump([r.as_json() for r in rows], sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         return EXIT_OK
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+    from tui.tables import TableRow
 
-    from collectors.safe_text import printable
-
-    table = Table(title=Text(f"{printable(ns.base)} -> {printable(ns.new)}: change in % of each total"),
-                  title_justify="left")
-    for column in ("total % base", "total % new", "total Δ", "self % base", "self % new", "self Δ"):
-        table.add_column(column, justify="right")
-    table.add_column("function", overflow="fold")
-    table.add_column("file", overflow="fold")
-    for r in rows:
-        table.add_row(f"{r.total_pct_base:.2f}", f"{r.total_pct_new:.2f}", f"{r.total_pct_delta:+.2f}",
-                      f"{r.self_pct_base:.2f}", f"{r.self_pct_new:.2f}", f"{r.self_pct_delta:+.2f}",
-                      Text(printable(r.name)), Text(printable(r.file or "")))
-    Console(highlight=False).print(table)
+    _write_table(f"{ns.base} -> {ns.new}: change in % of each total",
+                 ("base", "new", "change", "base", "new", "change", "function", "file"),
+                 [TableRow((f"{r.total_pct_base:.2f}", f"{r.total_pct_new:.2f}", f"{r.total_pct_delta:+.2f}",
+                            f"{r.self_pct_base:.2f}", f"{r.self_pct_new:.2f}", f"{r.self_pct_delta:+.2f}"),
+                           r.name, r.file or "") for r in rows],
+                 ns.wide, super_headers=(("total %", 3), ("self %", 3)))
     return EXIT_OK
 
 
@@ -399,27 +399,30 @@ def _record(args: list[str]) -> int:
     return EXIT_OK
 
 
-def _print_top_table(group: ProfileGroup, rows: list[FunctionRow], unit: Unit, by: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+def _table_width(wide: bool) -> int | None:
+    """The width a table must fit: none with `--wide`, else the terminal's (COLUMNS when set;
+    80 when piped), as `ps` and `perf report` do."""
+    import shutil
 
-    from collectors.safe_text import printable
+    return None if wide else max(40, shutil.get_terminal_size((80, 24)).columns)
+
+
+def _write_table(title: str, headers: Sequence[str], rows: Sequence[TableRow], wide: bool,
+                 super_headers: Sequence[tuple[str, int]] = ()) -> None:
+    from tui.tables import render_table
+
+    ascii_only = not sys.stdout.isatty()
+    text = render_table(title, headers, rows, _table_width(wide), ascii_only, super_headers)
+    sys.stdout.write(text.replace("µ", "u") if ascii_only else text)
+
+
+def _print_top_table(group: ProfileGroup, rows: list[FunctionRow], unit: Unit, by: str, wide: bool) -> None:
     from collectors.units import format_value
+    from tui.tables import TableRow
 
-    table = Table(title=Text(f"{printable(group.name)}: hottest functions by {by}"), title_justify="left")
-    table.add_column("self", justify="right")
-    table.add_column("self %", justify="right")
-    table.add_column("total", justify="right")
-    table.add_column("total %", justify="right")
-    table.add_column("function", overflow="fold")
-    table.add_column("file", overflow="fold")
-    for r in rows:
-        table.add_row(
-            format_value(r.self, unit), f"{r.self_pct:.2f}", format_value(r.total, unit), f"{r.total_pct:.2f}",
-            Text(printable(r.name)), Text(printable(r.file or "")),
-        )
-    Console(highlight=False).print(table)
+    _write_table(f"{group.name}: hottest functions by {by}", ("self", "self%", "total", "total%", "function", "file"),
+                 [TableRow((format_value(r.self, unit), f"{r.self_pct:.2f}", format_value(r.total, unit),
+                            f"{r.total_pct:.2f}"), r.name, r.location()) for r in rows], wide)
 
 
 def _open_tui(args: list[str]) -> int:
