@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.test_cli import run
 
 LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6"
@@ -96,3 +98,31 @@ def test_top_json_weights_are_rounded(tmp_path: Path) -> None:
     assert '"self": 1.115,' in r.stdout and '"total": 1.115,' in r.stdout
     counts = json.loads(run("top", perf_script(tmp_path), "--json").stdout)
     assert counts[0]["self"] == 6 and isinstance(counts[0]["self"], int)
+
+
+def test_live_tui_with_a_missing_process_or_command_exits_2() -> None:
+    """`bpfscope -p 999999` and `bpfscope -- /nonexistent` say why in one line and exit 2 (as
+    `record` does), before any screen: no picker, no escape sequences, no log path."""
+    from tests.test_cli import assert_one_line_error
+
+    for args, needle in ((("-p", "999999"), "no running process with PID 999999"),
+                         (("--", "/nonexistent/prog", "-x"), "command not found: /nonexistent/prog")):
+        r = run(*args)
+        assert_one_line_error(r, needle)
+        assert r.stdout == ""
+
+
+def test_an_empty_command_log_is_removed_not_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """After the live TUI, a command log that stayed empty is deleted with its directory; a log
+    with output is named on stderr."""
+    from tui.cli import _report_log
+
+    empty = tmp_path / "empty" / "command.log"
+    empty.parent.mkdir()
+    empty.write_text("")
+    _report_log(str(empty))
+    assert not empty.parent.exists()
+    full = tmp_path / "command.log"
+    full.write_text("hello\n")
+    _report_log(str(full))
+    assert capsys.readouterr().err == f"bpfscope: the command's output is in {full}\n"

@@ -36,6 +36,7 @@ holds the command palette's entries and the help's key tables. Global keys:
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Callable, Iterable
 from typing import ClassVar
 
@@ -213,6 +214,8 @@ class BpfscopeApp(
         self._ended_noted = False
         self._hint_noted = False
         self._quitting = False
+        self.start_error: str | None = None
+        """Why the target given on the command line could not be sampled (the app then exits 2)."""
         self.rebuild_seconds = 0.0
         """How long the last live pane rebuild took (the benchmark reads it)."""
         self.sync_view_stacks = SYNC_TOTALS_STACKS
@@ -530,4 +533,6 @@ def run_live(options: LiveOptions) -> int:
         app.run()
     finally:
         app.stop_sampling()
+    if app.start_error is not None:
+        print(f"bpfscope: {app.start_error}", file=sys.stderr)
     return app.return_code or 0

@@ -15,6 +15,7 @@ so the headless commands start quickly and run on servers without a screen.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -440,6 +441,39 @@ def _open_tui(args: list[str]) -> int:
     return _open_live(parser, ns, command)
 
 
+def _check_target(pid: int | None, command: list[str]) -> None:
+    """A process that does not exist or a command not found is the user's mistake: one line and
+    exit status 2 before the screen is taken, as `bpfscope record` does."""
+    import shutil
+
+    from collectors.live.base import CollectorError, check_pid
+
+    if pid is not None:
+        try:
+            check_pid(pid)
+        except CollectorError as e:
+            raise UsageError(str(e)) from None
+    if command and shutil.which(command[0]) is None:
+        raise UsageError(f"command not found: {command[0]}")
+
+
+def _report_log(log_path: str) -> None:
+    """Where the launched command's output went; an empty log (nothing written, or the
+    command never ran) is removed rather than named."""
+    import os
+
+    try:
+        empty = os.path.getsize(log_path) == 0
+    except OSError:
+        return
+    if empty:
+        with contextlib.suppress(OSError):
+            os.unlink(log_path)
+            os.rmdir(os.path.dirname(log_path))
+        return
+    print(f"bpfscope: the command's output is in {log_path}", file=sys.stderr)
+
+
 def _open_live(parser: argparse.ArgumentParser, ns: argparse.Namespace, command: list[str]) -> int:
     """The live TUI: `-p PID`, `-- CMD` (its output to a log file, off the screen) or the picker."""
     import functools
@@ -458,6 +492,7 @@ def _open_live(parser: argparse.ArgumentParser, ns: argparse.Namespace, command:
         target = Target.for_command(command) if command else Target.for_pid(ns.pid) if ns.pid is not None else None
     except ValueError as e:
         raise UsageError(str(e)) from None
+    _check_target(ns.pid, command)
     log_path: str | None = None
     fds: list[int] = []
     io: CommandIO | None = None
@@ -476,7 +511,7 @@ def _open_live(parser: argparse.ArgumentParser, ns: argparse.Namespace, command:
         for fd in fds:
             os.close(fd)
     if log_path is not None:
-        print(f"bpfscope: the command's output is in {log_path}", file=sys.stderr)
+        _report_log(log_path)
     return EXIT_OK if code in (0, 128 + 15, 128 + 1, 128 + 2) else code
 
 

@@ -109,6 +109,12 @@ class LiveControlMixin(_Host):
 
     def _start_failed(self, target: Target, reason: str) -> None:
         self.starting = None
+        if self.live is None and self.live_options is not None and target is self.live_options.target:
+            # The target named on the command line (`-p`, `--`): as `bpfscope record`, one line
+            # on stderr and exit status 2, not a picker the user never asked for.
+            self.start_error = printable(f"cannot sample {target.describe()}: {reason}")
+            self.exit(return_code=2)
+            return
         self.notify(f"cannot sample {printable(target.describe())}: {printable(reason)}", title="bpfscope",
                     severity="error", timeout=20, markup=False)
         self._update_live_status()
