@@ -320,7 +320,7 @@ def _top_markdown(rows: list[FunctionRow], unit: Unit) -> str:
 
 
 def _diff(ns: argparse.Namespace) -> int:
-    from collectors.diff import diff_functions
+    from collectors.diff import diff_shares, function_shares, match_functions
 
     if ns.n < 0:
         raise UsageError("-n must be 0 or more")
@@ -332,7 +332,13 @@ def _diff(ns: argparse.Namespace) -> int:
 
         run_app(new, baseline=base)
         return EXIT_OK
-    rows = diff_functions(base, new, ns.n or None)
+    b_shares, n_shares = function_shares(base), function_shares(new)
+    match = match_functions(b_shares.total_pct, n_shares.total_pct)
+    print(f"bpfscope: {match.describe(ns.base, ns.new)}", file=sys.stderr)
+    if match.few:
+        print(f"bpfscope: warning: only {match.matched} of {min(match.base_count, match.new_count)} functions "
+              "match: are these profiles of the same program?", file=sys.stderr)
+    rows = diff_shares(b_shares, n_shares, ns.n or None, match)
     if ns.json:
         json.dump([r.as_json() for r in rows], sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
