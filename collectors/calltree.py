@@ -128,24 +128,30 @@ class GroupedNode:
 
 def _group_children(node: GroupedNode) -> list[GroupedNode]:
     d = node.depth + 1
+    leaf_len = d + 1
     groups: dict[int, tuple[list[tuple[Stack, float]], list[float]]] = {}
+    self_w: dict[int, float] = {}
+    get = groups.get
     for member in node.members:
         stack, w = member
-        if len(stack) > d:
-            g = groups.get(stack[d])
+        n = len(stack)
+        if n > d:
+            f = stack[d]
+            g = get(f)
             if g is None:
-                groups[stack[d]] = ([member], [w])
+                groups[f] = ([member], [w])
             else:
                 g[0].append(member)
                 g[1].append(w)
+            if n == leaf_len:  # this child's own time, counted here rather than in a second pass
+                self_w[f] = self_w.get(f, 0.0) + w
     ordered = sorted(((sum(ws), f, ms) for f, (ms, ws) in groups.items()), key=lambda g: -g[0])
     out: list[GroupedNode] = []
     x = node.start
     for total, f, members in ordered:
         if total <= 0:
             continue
-        self_w = sum(w for s, w in members if len(s) == d + 1)
-        out.append(GroupedNode(f, d, x, total, self_w, node, members))
+        out.append(GroupedNode(f, d, x, total, self_w.get(f, 0.0), node, members))
         x += total
     return out
 

@@ -368,11 +368,23 @@ class FlameGraph(ScrollView, can_focus=True):
     def _layout_changed(self) -> None:
         size = Size(self.layout_width, self._total_rows())
         if size != self.virtual_size:
-            self.virtual_size = size
+            self._set_virtual_size(size)
         self.refresh()
         self._scroll_to_selected()
         # The scroll range follows the new virtual size only after the next layout.
         self.call_after_refresh(self._scroll_to_selected)
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """A new scroll height without relaying out the screen: `virtual_size` is a layout
+        reactive, and a zoom that changes the number of rows would otherwise arrange every
+        widget again (tens of ms on a zoom key). The pane's own size is set by CSS, not by its
+        rows; only a scrollbar appearing or going changes the content region, and then a
+        layout is asked for."""
+        bars = (self.show_horizontal_scrollbar, self.show_vertical_scrollbar)
+        self.set_reactive(ScrollView.virtual_size, size)
+        self._scroll_update(size)
+        if (self.show_horizontal_scrollbar, self.show_vertical_scrollbar) != bars:
+            self.refresh(layout=True)
 
     def watch_inverted(self) -> None:
         self._strip_cache.clear()
