@@ -230,7 +230,7 @@ class FlameGraph(ScrollView, can_focus=True):
         self._drag: TimeRange | None = None
         """The range being dragged, drawn in place of `time_range` until release."""
         self._drag_ended = False
-        self._rows_cache: LRUCache[tuple[object, ...], list[list[Span]]] = LRUCache(16)
+        self._rows_cache: LRUCache[tuple[object, ...], list[list[Span]]] = LRUCache(64)
         self._strip_cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._pass_width: int | None = None
         """The content width during one `render_lines` pass (each lookup walks the DOM)."""
