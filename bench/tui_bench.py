@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import io
 import json
 import os
@@ -237,8 +236,9 @@ def bench_in_process(path: Path, presses: int) -> dict[str, Any]:
     start = time.perf_counter()
     group = load_profile(str(path))
     load_s = time.perf_counter() - start
-    gc.collect()
-    gc.freeze()  # as `run_app` does
+    from tui.app import settle_gc
+
+    settle_gc()  # as `run_app` does
     result = asyncio.run(bench_keys(group, presses))
     return {"load_s": round(load_s, 3), **result,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
