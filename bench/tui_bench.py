@@ -11,7 +11,9 @@ FILE defaults to `build/bench/bench100k.folded`, generated with the shared `gen_
 - `in_process`: the app under `App.run_test(size=(80, 24))`: load time, then per-key latency from
   press to repainted (the key handled and the compositor's update rendered, i.e. every changed
   line's `render_line`; writing ANSI to a terminal is left out, the tmux pass includes it) for the
-  navigation and zoom keys, p50/p95/max per key and over all; and this process's peak RSS.
+  navigation and zoom keys, p50/p95/max per key and over all; the same in CPU time of the UI thread
+  (`cpu_*`: what the key cost us, which other load on the machine does not inflate as it does wall
+  time; the load average is printed beside); and this process's peak RSS.
 """
 
 from __future__ import annotations
@@ -165,6 +167,9 @@ class DisplayProbe:
         from textual._compositor import CompositorUpdate
 
         self.times: list[float] = []
+        self.cpu: list[float] = []
+        """This thread's CPU time at each update: what a key cost the UI thread, which other
+        processes on a loaded machine do not inflate the way they inflate wall time."""
         console = Console(file=io.StringIO(), force_terminal=True, color_system="truecolor", width=SIZE[0])
         original = app._display
 
@@ -173,6 +178,7 @@ class DisplayProbe:
                 if isinstance(renderable, CompositorUpdate):
                     renderable.render_segments(console)
                 self.times.append(time.perf_counter())
+                self.cpu.append(time.thread_time())
             original(screen, renderable)
 
         app._display = display
@@ -196,6 +202,8 @@ async def bench_keys(group: Any, presses: int) -> dict[str, Any]:
     probe = DisplayProbe(app)
     per_key: dict[str, list[float]] = {}
     everything: list[float] = []
+    cpu_per_key: dict[str, list[float]] = {}
+    cpu_everything: list[float] = []
     unchanged: dict[str, int] = {}
     start = time.perf_counter()
     async with app.run_test(size=SIZE) as pilot:
@@ -211,7 +219,9 @@ async def bench_keys(group: Any, presses: int) -> dict[str, Any]:
                 await probe.settle()
                 for key in sequence:
                     probe.times.clear()
+                    probe.cpu.clear()
                     t0 = time.perf_counter()
+                    c0 = time.thread_time()
                     driver.send_message(events.Key(key, KEY_CHARS.get(key, key)))
                     painted = await probe.settle()
                     if painted is None:
@@ -219,6 +229,8 @@ async def bench_keys(group: Any, presses: int) -> dict[str, Any]:
                     else:
                         per_key.setdefault(key, []).append(painted - t0)
                         everything.append(painted - t0)
+                        cpu_per_key.setdefault(key, []).append(probe.cpu[-1] - c0)
+                        cpu_everything.append(probe.cpu[-1] - c0)
                     done += 1
     return {
         "first_screen_from_app_start_s": None if first is None else round(first, 3),
@@ -226,6 +238,9 @@ async def bench_keys(group: Any, presses: int) -> dict[str, Any]:
         "all_keys": percentiles(everything),
         "per_key": {k: percentiles(v) for k, v in per_key.items()},
         "no_repaint": unchanged,
+        "cpu_all_keys": percentiles(cpu_everything),
+        "cpu_per_key": {k: percentiles(v) for k, v in cpu_per_key.items()},
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "note": "key posted to the driver until the last screen update it caused, rendered to ANSI",
     }
 
