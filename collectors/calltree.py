@@ -19,6 +19,7 @@ a view that only draws what is wider than a terminal cell touches a small part o
 
 from __future__ import annotations
 
+import functools
 import statistics
 import sys
 import threading
@@ -144,24 +145,26 @@ class _SortedMembers:
         try:
             # Big-endian bytes sort as the tuples do, but compare with one memcmp instead of an
             # element-by-element walk down a long shared prefix (3x faster on 100k stacks).
-            keys = list(map(_sort_key, stacks))
+            keys = list(map(bytes, map(_uint_array, stacks))) if not _LITTLE_ENDIAN else \
+                list(map(_sort_key, stacks))
         except OverflowError:  # an id that is not a 32-bit unsigned int: sort the tuples
             order = sorted(range(len(stacks)), key=stacks.__getitem__)
         else:
             order = sorted(range(len(stacks)), key=keys.__getitem__)
             del keys
-        self.stacks = [stacks[i] for i in order]
-        self.weights = [members[i][1] for i in order]
+        weights = [m[1] for m in members]
+        self.stacks = list(map(stacks.__getitem__, order))
+        self.weights = list(map(weights.__getitem__, order))
         self.first = order
 
 
 _LITTLE_ENDIAN = sys.byteorder == "little"
+_uint_array = functools.partial(array, "I")
 
 
 def _sort_key(stack: Stack) -> bytes:
     a = array("I", stack)
-    if _LITTLE_ENDIAN:
-        a.byteswap()
+    a.byteswap()
     return a.tobytes()
 
 
