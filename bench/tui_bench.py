@@ -206,9 +206,11 @@ async def bench_keys(group: Any, presses: int) -> dict[str, Any]:
     cpu_everything: list[float] = []
     unchanged: dict[str, int] = {}
     start = time.perf_counter()
+    start_cpu = time.thread_time()
     async with app.run_test(size=SIZE) as pilot:
         await probe.settle()
         first = probe.times[0] - start if probe.times else None
+        first_cpu = probe.cpu[0] - start_cpu if probe.cpu else None
         await pilot.pause(1.0)  # function totals finish on a worker thread after the first screen
         driver = app._driver
         assert driver is not None
@@ -234,6 +236,7 @@ async def bench_keys(group: Any, presses: int) -> dict[str, Any]:
                     done += 1
     return {
         "first_screen_from_app_start_s": None if first is None else round(first, 3),
+        "first_screen_cpu_s": None if first_cpu is None else round(first_cpu, 3),
         "presses": done,
         "all_keys": percentiles(everything),
         "per_key": {k: percentiles(v) for k, v in per_key.items()},
