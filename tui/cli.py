@@ -334,7 +334,9 @@ def _diff(ns: argparse.Namespace) -> int:
         return EXIT_OK
     b_shares, n_shares = function_shares(base), function_shares(new)
     match = match_functions(b_shares.total_pct, n_shares.total_pct)
-    print(f"bpfscope: {match.describe(ns.base, ns.new)}", file=sys.stderr)
+    from collectors.safe_text import printable
+
+    print(f"bpfscope: {match.describe(printable(ns.base), printable(ns.new))}", file=sys.stderr)
     if match.few:
         print(f"bpfscope: warning: only {match.matched} of {min(match.base_count, match.new_count)} functions "
               "match: are these profiles of the same program?", file=sys.stderr)
