@@ -11,14 +11,15 @@ FILE defaults to `build/bench/bench100k.folded`, generated with the shared `gen_
 - `in_process`: the app under `App.run_test(size=(80, 24))`: load time, then per-key latency from
   press to repainted (the key handled and the compositor's update rendered, i.e. every changed
   line's `render_line`; writing ANSI to a terminal is left out, the tmux pass includes it) for the
-  navigation and zoom keys, p50/p95/max per key and over all; and this process's peak RSS.
+  navigation and zoom keys, p50/p95/max per key and over all; the same in CPU time of the UI thread
+  (`cpu_*`: what the key cost us, which other load on the machine does not inflate as it does wall
+  time; the load average is printed beside); and this process's peak RSS.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import io
 import json
 import os
@@ -166,6 +167,9 @@ class DisplayProbe:
         from textual._compositor import CompositorUpdate
 
         self.times: list[float] = []
+        self.cpu: list[float] = []
+        """This thread's CPU time at each update: what a key cost the UI thread, which other
+        processes on a loaded machine do not inflate the way they inflate wall time."""
         console = Console(file=io.StringIO(), force_terminal=True, color_system="truecolor", width=SIZE[0])
         original = app._display
 
@@ -174,6 +178,7 @@ class DisplayProbe:
                 if isinstance(renderable, CompositorUpdate):
                     renderable.render_segments(console)
                 self.times.append(time.perf_counter())
+                self.cpu.append(time.thread_time())
             original(screen, renderable)
 
         app._display = display
@@ -197,11 +202,15 @@ async def bench_keys(group: Any, presses: int) -> dict[str, Any]:
     probe = DisplayProbe(app)
     per_key: dict[str, list[float]] = {}
     everything: list[float] = []
+    cpu_per_key: dict[str, list[float]] = {}
+    cpu_everything: list[float] = []
     unchanged: dict[str, int] = {}
     start = time.perf_counter()
+    start_cpu = time.thread_time()
     async with app.run_test(size=SIZE) as pilot:
         await probe.settle()
         first = probe.times[0] - start if probe.times else None
+        first_cpu = probe.cpu[0] - start_cpu if probe.cpu else None
         await pilot.pause(1.0)  # function totals finish on a worker thread after the first screen
         driver = app._driver
         assert driver is not None
@@ -212,7 +221,9 @@ async def bench_keys(group: Any, presses: int) -> dict[str, Any]:
                 await probe.settle()
                 for key in sequence:
                     probe.times.clear()
+                    probe.cpu.clear()
                     t0 = time.perf_counter()
+                    c0 = time.thread_time()
                     driver.send_message(events.Key(key, KEY_CHARS.get(key, key)))
                     painted = await probe.settle()
                     if painted is None:
@@ -220,13 +231,19 @@ async def bench_keys(group: Any, presses: int) -> dict[str, Any]:
                     else:
                         per_key.setdefault(key, []).append(painted - t0)
                         everything.append(painted - t0)
+                        cpu_per_key.setdefault(key, []).append(probe.cpu[-1] - c0)
+                        cpu_everything.append(probe.cpu[-1] - c0)
                     done += 1
     return {
         "first_screen_from_app_start_s": None if first is None else round(first, 3),
+        "first_screen_cpu_s": None if first_cpu is None else round(first_cpu, 3),
         "presses": done,
         "all_keys": percentiles(everything),
         "per_key": {k: percentiles(v) for k, v in per_key.items()},
         "no_repaint": unchanged,
+        "cpu_all_keys": percentiles(cpu_everything),
+        "cpu_per_key": {k: percentiles(v) for k, v in cpu_per_key.items()},
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "note": "key posted to the driver until the last screen update it caused, rendered to ANSI",
     }
 
@@ -237,8 +254,9 @@ def bench_in_process(path: Path, presses: int) -> dict[str, Any]:
     start = time.perf_counter()
     group = load_profile(str(path))
     load_s = time.perf_counter() - start
-    gc.collect()
-    gc.freeze()  # as `run_app` does
+    from tui.app import settle_gc
+
+    settle_gc()  # as `run_app` does
     result = asyncio.run(bench_keys(group, presses))
     return {"load_s": round(load_s, 3), **result,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}

@@ -19,9 +19,12 @@ a view that only draws what is wider than a terminal cell touches a small part o
 
 from __future__ import annotations
 
+import functools
 import statistics
+import sys
 import threading
 from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -106,7 +109,10 @@ class GroupedNode:
     total: float
     self_weight: float
     parent: GroupedNode | None
-    members: list[tuple[Stack, float]] = field(repr=False)
+    _members: _SortedMembers = field(repr=False)
+    _lo: int = field(repr=False)
+    _hi: int = field(repr=False)
+    """The stacks through this path: `_members.stacks[_lo:_hi]`."""
     _children: list[GroupedNode] | None = field(default=None, repr=False)
 
     @property
@@ -118,7 +124,6 @@ class GroupedNode:
         """Children heaviest first (ties keep first-seen order), computed on first use."""
         if self._children is None:
             self._children = _group_children(self)
-            self.members = []  # the children hold them now
         return self._children
 
     def path(self) -> list[GroupedNode]:
@@ -126,26 +131,67 @@ class GroupedNode:
         return _path_from_top(self)
 
 
+class _SortedMembers:
+    """A tree's (stack, weight) members sorted by stack, so that the stacks through any call
+    path are one contiguous run and a node's children are found by bisection and C-level
+    slices, instead of a Python loop over every stack below the node at each depth (which
+    made a zoom into a big node cost tens of ms); `first` is each member's position in the
+    input, for speedscope's tie order (first seen first)."""
+
+    __slots__ = ("first", "stacks", "weights")
+
+    def __init__(self, members: list[tuple[Stack, float]]) -> None:
+        stacks = [m[0] for m in members]
+        try:
+            # Big-endian bytes sort as the tuples do, but compare with one memcmp instead of an
+            # element-by-element walk down a long shared prefix (3x faster on 100k stacks).
+            keys = list(map(bytes, map(_uint_array, stacks))) if not _LITTLE_ENDIAN else \
+                list(map(_sort_key, stacks))
+        except OverflowError:  # an id that is not a 32-bit unsigned int: sort the tuples
+            order = sorted(range(len(stacks)), key=stacks.__getitem__)
+        else:
+            order = sorted(range(len(stacks)), key=keys.__getitem__)
+            del keys
+        weights = [m[1] for m in members]
+        self.stacks = list(map(stacks.__getitem__, order))
+        self.weights = list(map(weights.__getitem__, order))
+        self.first = order
+
+
+_LITTLE_ENDIAN = sys.byteorder == "little"
+_uint_array = functools.partial(array, "I")
+
+
+def _sort_key(stack: Stack) -> bytes:
+    a = array("I", stack)
+    a.byteswap()
+    return a.tobytes()
+
+
 def _group_children(node: GroupedNode) -> list[GroupedNode]:
+    m = node._members
+    stacks, weights, first = m.stacks, m.weights, m.first
+    lo, hi = node._lo, node._hi
+    if lo >= hi:
+        return []
     d = node.depth + 1
-    groups: dict[int, tuple[list[tuple[Stack, float]], list[float]]] = {}
-    for member in node.members:
-        stack, w = member
-        if len(stack) > d:
-            g = groups.get(stack[d])
-            if g is None:
-                groups[stack[d]] = ([member], [w])
-            else:
-                g[0].append(member)
-                g[1].append(w)
-    ordered = sorted(((sum(ws), f, ms) for f, (ms, ws) in groups.items()), key=lambda g: -g[0])
+    prefix = stacks[lo][:d]
+    # The node's own stacks (equal to its path) sort first; each child's run follows.
+    i = bisect_right(stacks, prefix, lo, hi)
+    groups: list[tuple[float, int, int, int, int]] = []
+    while i < hi:
+        f = stacks[i][d]
+        j = bisect_left(stacks, (*prefix, f + 1), i, hi)
+        groups.append((sum(weights[i:j]), min(first[i:j]), f, i, j))
+        i = j
+    groups.sort(key=lambda g: (-g[0], g[1]))
     out: list[GroupedNode] = []
     x = node.start
-    for total, f, members in ordered:
+    for total, _, f, i, j in groups:
         if total <= 0:
             continue
-        self_w = sum(w for s, w in members if len(s) == d + 1)
-        out.append(GroupedNode(f, d, x, total, self_w, node, members))
+        own = bisect_right(stacks, (*prefix, f), i, j)
+        out.append(GroupedNode(f, d, x, total, sum(weights[i:own]), node, m, i, j))
         x += total
     return out
 
@@ -156,7 +202,7 @@ class GroupedTree:
     def __init__(self, members: list[tuple[Stack, float]]) -> None:
         total = sum(w for _, w in members)
         idle = sum(w for s, w in members if not s)
-        self.root = GroupedNode(-1, -1, 0.0, total, idle, None, members)
+        self.root = GroupedNode(-1, -1, 0.0, total, idle, None, _SortedMembers(members), 0, len(members))
 
     @property
     def total(self) -> float:

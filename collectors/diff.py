@@ -3,6 +3,10 @@
 Two captures rarely have the same length or sample rate, so a weight is only comparable as
 a share: in percent of all the weight of its own profile. Functions are matched across
 files by (name, file): frame ids and line numbers mean nothing from one file to the other.
+Two recordings of one program by two tools (bcc's folded stacks have no files, `perf
+script` names each binary) or of two builds (`/opt/x/burn` and `burn_nofp`) name the same
+functions with different files, so `match_functions` then matches what is left by name
+alone, when the name is unique on both sides (see there).
 
 - `diff_functions`: per function (self and total), for `bpfscope diff` and the Sandwich;
   `only_in_base`: the functions that vanished (the Sandwich lists them too).
@@ -85,6 +89,73 @@ def _add_up(profiles: list[Profile], key_of: list[FunctionKey] | None) -> tuple[
     return self_w, total_w
 
 
+def _match_name(name: str) -> str:
+    """A name as another tool may spell it: FlameGraph's kernel/JIT annotations (`_[k]`, `_[j]`)
+    are not part of the function's name."""
+    return name[:-4] if name.endswith(("_[k]", "_[j]")) else name
+
+
+@dataclass(frozen=True)
+class FunctionMatch:
+    """How the functions of two profiles were matched."""
+
+    alias: dict[FunctionKey, FunctionKey]
+    """Base key → new key, for the functions matched by name alone (their files differ)."""
+    exact: int
+    """Functions matched by name and file."""
+    base_count: int
+    new_count: int
+
+    @property
+    def matched(self) -> int:
+        return self.exact + len(self.alias)
+
+    @property
+    def few(self) -> bool:
+        """Fewer than half the functions of the smaller profile have a match: the two are
+        likely not the same program (or not symbolised alike)."""
+        least = min(self.base_count, self.new_count)
+        return least > 0 and self.matched * 2 < least
+
+    def rekey(self, key: FunctionKey) -> FunctionKey:
+        """A base key as the new profile names the function."""
+        return self.alias.get(key, key)
+
+    def describe(self, base: str = "BASE", new: str = "NEW") -> str:
+        """`41 functions matched (12 by name alone: their files differ); 3 only in BASE, 5 only in NEW`."""
+        by_name = f" ({len(self.alias)} by name alone: their files differ)" if self.alias else ""
+        return (f"{self.matched} functions matched{by_name}; {self.base_count - self.matched} only in {base}, "
+                f"{self.new_count - self.matched} only in {new}")
+
+
+def match_functions(base_keys: Iterable[FunctionKey], new_keys: Iterable[FunctionKey]) -> FunctionMatch:
+    """Match by (name, file); then each function left on both sides whose name (without `_[k]`)
+    is unique among those left on each side is matched by name. A name that is not unique
+    (`<module>` of several files, `main` of two binaries) is never guessed at."""
+    base, new = set(base_keys), set(new_keys)
+    exact = base & new
+    left_base: dict[str, list[FunctionKey]] = {}
+    for k in base - exact:
+        left_base.setdefault(_match_name(k[0]), []).append(k)
+    left_new: dict[str, list[FunctionKey]] = {}
+    for k in new - exact:
+        left_new.setdefault(_match_name(k[0]), []).append(k)
+    alias = {}
+    for name, keys in left_base.items():
+        other = left_new.get(name)
+        if len(keys) == 1 and other is not None and len(other) == 1:
+            alias[keys[0]] = other[0]
+    return FunctionMatch(alias, len(exact), len(base), len(new))
+
+
+def rekeyed(shares: FunctionShares, match: FunctionMatch) -> FunctionShares:
+    """Base shares under the new profile's names for the functions matched by name alone."""
+    if not match.alias:
+        return shares
+    return FunctionShares({match.rekey(k): v for k, v in shares.self_pct.items()},
+                          {match.rekey(k): v for k, v in shares.total_pct.items()})
+
+
 @dataclass(frozen=True)
 class DiffRow:
     name: str
@@ -112,10 +183,18 @@ class DiffRow:
         }
 
 
-def diff_functions(base: ProfileGroup, new: ProfileGroup, limit: int | None = None) -> list[DiffRow]:
+def diff_functions(base: ProfileGroup, new: ProfileGroup, limit: int | None = None,
+                   match: FunctionMatch | None = None) -> list[DiffRow]:
     """Every function of either file, by the absolute change of its total share, largest first
-    (ties: the absolute change of self, then name and file)."""
-    b, n = function_shares(base), function_shares(new)
+    (ties: the absolute change of self, then name and file). Functions matched by name alone
+    (`match`, by default `match_functions` of the two) show the new file's name."""
+    return diff_shares(function_shares(base), function_shares(new), limit, match)
+
+
+def diff_shares(b: FunctionShares, n: FunctionShares, limit: int | None = None,
+                match: FunctionMatch | None = None) -> list[DiffRow]:
+    """`diff_functions` from the shares of each side."""
+    b = rekeyed(b, match if match is not None else match_functions(b.total_pct, n.total_pct))
     keys = list(b.total_pct)
     keys.extend(k for k in n.total_pct if k not in b.total_pct)
     rows = [DiffRow(name, file, b.self_pct.get((name, file), 0.0), n.self_pct.get((name, file), 0.0),
@@ -144,11 +223,14 @@ class ShareChange:
         return f"base {self.base_pct:.1f} % → new {self.new_pct:.1f} % ({self.delta:+.1f})"
 
 
-def _key_ids(frames: FrameTable, ids: dict[FunctionKey, int]) -> list[int]:
-    """Per frame id, the id of its (name, file) in `ids` (new keys added)."""
+def _key_ids(frames: FrameTable, ids: dict[FunctionKey, int], match: FunctionMatch | None = None) -> list[int]:
+    """Per frame id, the id of its (name, file) in `ids` (new keys added); with `match`, base
+    frames matched by name alone take the new function's id."""
     out: list[int] = []
+    alias = match.alias if match is not None else {}
     for fr in frames:
         key = (fr.name, fr.file)
+        key = alias.get(key, key)
         kid = ids.get(key)
         if kid is None:
             kid = ids[key] = len(ids)
@@ -212,9 +294,19 @@ class PathDiff:
     def __init__(self, base: Profile, new: Profile) -> None:
         ids: dict[FunctionKey, int] = {}
         self.new_key = _key_ids(new.frames, ids)
-        base_key = self.new_key if base.frames is new.frames else _key_ids(base.frames, ids)
+        self.match: FunctionMatch | None = None
+        if base.frames is new.frames:
+            base_key = self.new_key
+        else:
+            self.match = match_functions(((f.name, f.file) for f in base.frames),
+                                         ((f.name, f.file) for f in new.frames))
+            base_key = _key_ids(base.frames, ids, self.match)
         self.base = PathTree(base, base_key)
         self.new = PathTree(new, self.new_key)
+
+    def rekey_shares(self, shares: FunctionShares) -> FunctionShares:
+        """The base's per-function shares under the new profile's names (see `match_functions`)."""
+        return shares if self.match is None else rekeyed(shares, self.match)
 
     @property
     def root(self) -> PathCursor:

@@ -60,6 +60,7 @@ class AppHost(App[None]):
     _ended_noted: bool
     _hint_noted: bool
     _quitting: bool
+    start_error: str | None
     rebuild_seconds: float
     sync_view_stacks: int
     _shown_trees: dict[str, object]

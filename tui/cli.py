@@ -15,17 +15,22 @@ so the headless commands start quickly and run on servers without a screen.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from collectors import __version__
 from collectors.formats.detect import LoadError, load_profile
 from collectors.formats.errors import ProfileError
 from collectors.profile import ProfileGroup, Unit
 from collectors.summary import FunctionRow
+
+if TYPE_CHECKING:
+    from tui.tables import TableRow
 from collectors.transforms import Filters
 
 EXIT_OK = 0
@@ -33,6 +38,9 @@ EXIT_USAGE = 2
 SUBCOMMANDS = ("convert", "top", "diff", "record")
 OFF_CPU_HELP = ("also record where the process waits (blocked, sleeping, on locks or I/O), from the scheduler's "
                 "switches: every profile in seconds, an on-CPU and an off-CPU one per thread (bcc only)")
+
+WIDE_HELP = ("the table's names and files whole, however wide (default: fit the terminal, or COLUMNS, or 80 "
+             "columns when piped)")
 
 
 class UsageError(Exception):
@@ -158,6 +166,7 @@ def _parser_top() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json", "markdown"), default="table",
                    help="a table (default), a JSON array, or a GitHub markdown table")
     p.add_argument("--json", dest="format", action="store_const", const="json", help="the same as --format json")
+    p.add_argument("--wide", action="store_true", help=WIDE_HELP)
     _add_filter_options(p)
     return p
 
@@ -175,6 +184,7 @@ def _parser_diff() -> argparse.ArgumentParser:
     p.add_argument("--table", action="store_true",
                    help="print the table even on a terminal (there, without --json or --table, the TUI opens "
                    "on NEW coloured by the change from BASE)")
+    p.add_argument("--wide", action="store_true", help=WIDE_HELP)
     _add_filter_options(p)
     return p
 
@@ -286,7 +296,7 @@ def _top(ns: argparse.Namespace) -> int:
     if ns.format == "markdown":
         sys.stdout.write(_top_markdown(rows, group_unit(group)))
         return EXIT_OK
-    _print_top_table(group, rows, group_unit(group), ns.by)
+    _print_top_table(group, rows, group_unit(group), ns.by, ns.wide)
     return EXIT_OK
 
 
@@ -310,7 +320,7 @@ def _top_markdown(rows: list[FunctionRow], unit: Unit) -> str:
 
 
 def _diff(ns: argparse.Namespace) -> int:
-    from collectors.diff import diff_functions
+    from collectors.diff import diff_shares, function_shares, match_functions
 
     if ns.n < 0:
         raise UsageError("-n must be 0 or more")
@@ -322,28 +332,27 @@ def _diff(ns: argparse.Namespace) -> int:
 
         run_app(new, baseline=base)
         return EXIT_OK
-    rows = diff_functions(base, new, ns.n or None)
+    b_shares, n_shares = function_shares(base), function_shares(new)
+    match = match_functions(b_shares.total_pct, n_shares.total_pct)
+    from collectors.safe_text import printable
+
+    print(f"bpfscope: {match.describe(printable(ns.base), printable(ns.new))}", file=sys.stderr)
+    if match.few:
+        print(f"bpfscope: warning: only {match.matched} of {min(match.base_count, match.new_count)} functions "
+              "match: are these profiles of the same program?", file=sys.stderr)
+    rows = diff_shares(b_shares, n_shares, ns.n or None, match)
     if ns.json:
         json.dump([r.as_json() for r in rows], sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         return EXIT_OK
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+    from tui.tables import TableRow
 
-    from collectors.safe_text import printable
-
-    table = Table(title=Text(f"{printable(ns.base)} -> {printable(ns.new)}: change in % of each total"),
-                  title_justify="left")
-    for column in ("total % base", "total % new", "total Δ", "self % base", "self % new", "self Δ"):
-        table.add_column(column, justify="right")
-    table.add_column("function", overflow="fold")
-    table.add_column("file", overflow="fold")
-    for r in rows:
-        table.add_row(f"{r.total_pct_base:.2f}", f"{r.total_pct_new:.2f}", f"{r.total_pct_delta:+.2f}",
-                      f"{r.self_pct_base:.2f}", f"{r.self_pct_new:.2f}", f"{r.self_pct_delta:+.2f}",
-                      Text(printable(r.name)), Text(printable(r.file or "")))
-    Console(highlight=False).print(table)
+    _write_table(f"{ns.base} -> {ns.new}: change in % of each total",
+                 ("base", "new", "change", "base", "new", "change", "function", "file"),
+                 [TableRow((f"{r.total_pct_base:.2f}", f"{r.total_pct_new:.2f}", f"{r.total_pct_delta:+.2f}",
+                            f"{r.self_pct_base:.2f}", f"{r.self_pct_new:.2f}", f"{r.self_pct_delta:+.2f}"),
+                           r.name, r.file or "") for r in rows],
+                 ns.wide, super_headers=(("total %", 3), ("self %", 3)))
     return EXIT_OK
 
 
@@ -399,27 +408,30 @@ def _record(args: list[str]) -> int:
     return EXIT_OK
 
 
-def _print_top_table(group: ProfileGroup, rows: list[FunctionRow], unit: Unit, by: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+def _table_width(wide: bool) -> int | None:
+    """The width a table must fit: none with `--wide`, else the terminal's (COLUMNS when set;
+    80 when piped), as `ps` and `perf report` do."""
+    import shutil
 
-    from collectors.safe_text import printable
+    return None if wide else max(40, shutil.get_terminal_size((80, 24)).columns)
+
+
+def _write_table(title: str, headers: Sequence[str], rows: Sequence[TableRow], wide: bool,
+                 super_headers: Sequence[tuple[str, int]] = ()) -> None:
+    from tui.tables import render_table
+
+    ascii_only = not sys.stdout.isatty()
+    text = render_table(title, headers, rows, _table_width(wide), ascii_only, super_headers)
+    sys.stdout.write(text.replace("µ", "u") if ascii_only else text)
+
+
+def _print_top_table(group: ProfileGroup, rows: list[FunctionRow], unit: Unit, by: str, wide: bool) -> None:
     from collectors.units import format_value
+    from tui.tables import TableRow
 
-    table = Table(title=Text(f"{printable(group.name)}: hottest functions by {by}"), title_justify="left")
-    table.add_column("self", justify="right")
-    table.add_column("self %", justify="right")
-    table.add_column("total", justify="right")
-    table.add_column("total %", justify="right")
-    table.add_column("function", overflow="fold")
-    table.add_column("file", overflow="fold")
-    for r in rows:
-        table.add_row(
-            format_value(r.self, unit), f"{r.self_pct:.2f}", format_value(r.total, unit), f"{r.total_pct:.2f}",
-            Text(printable(r.name)), Text(printable(r.file or "")),
-        )
-    Console(highlight=False).print(table)
+    _write_table(f"{group.name}: hottest functions by {by}", ("self", "self%", "total", "total%", "function", "file"),
+                 [TableRow((format_value(r.self, unit), f"{r.self_pct:.2f}", format_value(r.total, unit),
+                            f"{r.total_pct:.2f}"), r.name, r.location()) for r in rows], wide)
 
 
 def _open_tui(args: list[str]) -> int:
@@ -435,6 +447,39 @@ def _open_tui(args: list[str]) -> int:
         run_app(group)
         return EXIT_OK
     return _open_live(parser, ns, command)
+
+
+def _check_target(pid: int | None, command: list[str]) -> None:
+    """A process that does not exist or a command not found is the user's mistake: one line and
+    exit status 2 before the screen is taken, as `bpfscope record` does."""
+    import shutil
+
+    from collectors.live.base import CollectorError, check_pid
+
+    if pid is not None:
+        try:
+            check_pid(pid)
+        except CollectorError as e:
+            raise UsageError(str(e)) from None
+    if command and shutil.which(command[0]) is None:
+        raise UsageError(f"command not found: {command[0]}")
+
+
+def _report_log(log_path: str) -> None:
+    """Where the launched command's output went; an empty log (nothing written, or the
+    command never ran) is removed rather than named."""
+    import os
+
+    try:
+        empty = os.path.getsize(log_path) == 0
+    except OSError:
+        return
+    if empty:
+        with contextlib.suppress(OSError):
+            os.unlink(log_path)
+            os.rmdir(os.path.dirname(log_path))
+        return
+    print(f"bpfscope: the command's output is in {log_path}", file=sys.stderr)
 
 
 def _open_live(parser: argparse.ArgumentParser, ns: argparse.Namespace, command: list[str]) -> int:
@@ -455,6 +500,7 @@ def _open_live(parser: argparse.ArgumentParser, ns: argparse.Namespace, command:
         target = Target.for_command(command) if command else Target.for_pid(ns.pid) if ns.pid is not None else None
     except ValueError as e:
         raise UsageError(str(e)) from None
+    _check_target(ns.pid, command)
     log_path: str | None = None
     fds: list[int] = []
     io: CommandIO | None = None
@@ -473,7 +519,7 @@ def _open_live(parser: argparse.ArgumentParser, ns: argparse.Namespace, command:
         for fd in fds:
             os.close(fd)
     if log_path is not None:
-        print(f"bpfscope: the command's output is in {log_path}", file=sys.stderr)
+        _report_log(log_path)
     return EXIT_OK if code in (0, 128 + 15, 128 + 1, 128 + 2) else code
 
 

@@ -97,7 +97,7 @@ class ComparisonMixin(_Host):
         compared = apply_chips(flatten_recursion(base) if flattened else base, chips)
         diff = PathDiff(compared, derived.profile)
         diff.expand(EXPAND_PCT)
-        shares = profiles_shares(compared.frames, [compared])
+        shares = diff.rekey_shares(profiles_shares(compared.frames, [compared]))
         self._from_thread(self._comparison_ready, derived, base, diff, compared, shares)
 
     def _comparison_ready(self, derived: Derived, base: Profile, diff: PathDiff, compared: Profile,
@@ -128,7 +128,8 @@ class ComparisonMixin(_Host):
         cached = self._base_shares
         if cached is None or cached[0] is not comparison[1]:
             base = comparison[2]
-            cached = self._base_shares = (comparison[1], profiles_shares(base.frames, [base]))
+            shares = comparison[1].rekey_shares(profiles_shares(base.frames, [base]))
+            cached = self._base_shares = (comparison[1], shares)
         return cached[1]
 
     def _comparison_label(self) -> str:

@@ -110,6 +110,12 @@ class LiveControlMixin(_Host):
     def _start_failed(self, target: Target, reason: str) -> None:
         self.starting = None
         reason = plain_failure(reason, target)
+        if self.live is None and self.live_options is not None and target is self.live_options.target:
+            # The target named on the command line (`-p`, `--`): as `bpfscope record`, one line
+            # on stderr and exit status 2, not a picker the user never asked for.
+            self.start_error = printable(f"cannot sample {target.describe()}: {reason}")
+            self.exit(return_code=2)
+            return
         self._update_live_status()
         if self.live is None and not isinstance(self.screen, ProcessPicker):
             self.action_pick_process()  # first: the message goes to the picker's line

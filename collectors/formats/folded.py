@@ -5,7 +5,10 @@ speedscope, lines are samples in file order and lines that are not `stack count`
 headers) are skipped; unlike speedscope, a count that is negative, not finite or absurdly
 large is an error rather than a silently dropped line, because it means the file is damaged.
 Frame names ending in `_[k]` are kernel frames and `_[j]` JIT frames (FlameGraph's
-annotations); the names are kept as written.
+annotations). A name that carries its location in a profiler's convention (py-spy's
+`func (file.py:12)`, austin's `file.py:func:12`, a `(module)` suffix: see `locations`) is
+read into name, file and line; other names are kept as written. Writing puts a frame's file
+and line back in py-spy's form, so they survive the round trip.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from collectors.formats.errors import ProfileError
+from collectors.formats.locations import split_location
 from collectors.profile import Frame, FrameKind, Profile, ProfileGroup, Unit
 
 MAX_COUNT = 1e15
@@ -31,6 +35,17 @@ def _kind_of(name: str) -> FrameKind:
     if name.endswith("_[j]"):
         return FrameKind.JIT
     return FrameKind.USER
+
+
+def _frame(raw: str) -> Frame:
+    """A frame named `raw`, its location read out of the name when a profiler's convention put
+    it there (py-spy's `func (file.py:12)`, austin's `file.py:func:12`, a `(module)` suffix)."""
+    where = split_location(raw)
+    if where is None:
+        return Frame(raw, None, None, None, _kind_of(raw))
+    name, file, line = where
+    kind = FrameKind.KERNEL if file.startswith("[kernel") else _kind_of(name)
+    return Frame(name, file, line, None, kind)
 
 
 def _parse_count(text: str) -> float | None:
@@ -124,7 +139,7 @@ def _fill(profile: Profile, lines: Iterable[str], progress: Callable[[int], None
         if None in fids:
             for fname in names:
                 if fname not in name_ids:
-                    name_ids[fname] = frames.intern(Frame(fname, None, None, None, _kind_of(fname)))
+                    name_ids[fname] = frames.intern(_frame(fname))
             fids = tuple(map(get, names))
         add(intern(fids), count)  # type: ignore[arg-type]
     if progress is not None:
@@ -136,7 +151,8 @@ def write(profile: Profile) -> Iterable[str]:
     stacks merged into one line, as speedscope reads folded files back (line order is time
     order). A fractional weight is written with its fraction so nothing is lost.
     """
-    names = [_folded_name(f.name) for f in profile.frames]
+    names = [_folded_name(f.name if f.line is None or not f.file else f"{f.name} ({f.file}:{f.line})")
+             for f in profile.frames]
     stacks = profile.stacks
     line_of: dict[int, str] = {}
     run_sid, run_w = -1, 0.0

@@ -27,6 +27,7 @@ from typing import Any, TextIO
 
 from collectors.formats.errors import ProfileError
 from collectors.formats.limits import StackBudget
+from collectors.formats.locations import split_location
 from collectors.profile import OFF_CPU, ON_CPU, Frame, FrameKind, Profile, ProfileGroup, Unit
 
 NAME = "speedscope JSON"
@@ -121,7 +122,13 @@ def _frame(raw: object, index: int, kind: FrameKind) -> Frame:
     file = raw.get("file")
     if file is not None and not isinstance(file, str):
         raise ProfileError(f"frame {index} ({fname!r}) has a `file` that is not a string")
-    return Frame(fname, file, _position(raw, "line", index), _position(raw, "col", index), kind)
+    line = _position(raw, "line", index)
+    if file is None and line is None:
+        # A name holding its location (speedscope's import of py-spy's folded or Chrome trace).
+        where = split_location(fname)
+        if where is not None:
+            fname, file, line = where
+    return Frame(fname, file, line, _position(raw, "col", index), kind)
 
 
 def _position(raw: dict[str, Any], key: str, index: int) -> int | None:

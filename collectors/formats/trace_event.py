@@ -36,6 +36,7 @@ from typing import Any
 from collectors.formats import chrome
 from collectors.formats.errors import ProfileError
 from collectors.formats.limits import MAX_TIME, StackBudget, WorkBudget, check_time
+from collectors.formats.locations import location_from_args
 from collectors.profile import Frame, FrameKind, FrameTable, Profile, ProfileGroup, Unit
 
 NAME = "Chrome trace events"
@@ -224,7 +225,11 @@ class _Frames:
             frame = Frame(name, url if isinstance(url, str) and url else None,
                           _whole(args.get("line")), _whole(args.get("column")), FrameKind.USER)
         else:
-            frame = Frame(key, None, None, None, FrameKind.USER)
+            # py-spy's `--format chrometrace` puts the file and line in `args`: those are the
+            # frame's location, not arguments that tell calls apart.
+            where = location_from_args(name, ev.get("args"))
+            frame = Frame(key, None, None, None, FrameKind.USER) if where is None else \
+                Frame(where[0], where[1], where[2], None, FrameKind.USER)
         fid = self._frames.intern(frame)
         self.ids[key] = fid
         return fid

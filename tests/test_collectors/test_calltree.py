@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collectors.calltree import (
     GroupedNode,
+    GroupedTree,
     TimeOrderTree,
     flatten_recursion,
     function_totals,
@@ -166,3 +167,34 @@ def test_function_totals_from_weights_mapping() -> None:
     t = function_totals([(0, 1), (0,)], {0: 2.0, 1: 3.0}, 5.0)
     assert t.total == {0: 5.0, 1: 2.0}
     assert t.self_weight == {0: 3.0, 1: 2.0}
+
+
+def _tree_shape(node: GroupedNode) -> list[tuple[int, int, float, float, float]]:
+    """(frame, depth, start, total, self) of every node, pre-order."""
+    out, todo = [], [node]
+    while todo:
+        n = todo.pop()
+        if n.depth >= 0:
+            out.append((n.frame, n.depth, n.start, n.total, n.self_weight))
+        todo.extend(reversed(n.children))
+    return out
+
+
+def test_grouped_tree_children_by_weight_ties_first_seen_and_self_time() -> None:
+    """Members in any order (duplicates too, as a sandwich's callers give): children heaviest
+    first, ties in first-seen order, a node's self time from the stacks ending there."""
+    members = [((5, 9), 1.0), ((5, 3), 2.0), ((7,), 3.0), ((5,), 1.0), ((5, 9), 1.0), ((), 4.0), ((2, 1), 3.0)]
+    tree = GroupedTree(members)
+    assert tree.total == 15.0 and tree.root.self_weight == 4.0
+    assert _tree_shape(tree.root) == [
+        (5, 0, 0.0, 5.0, 1.0), (9, 1, 0.0, 2.0, 2.0), (3, 1, 2.0, 2.0, 2.0),
+        (7, 0, 5.0, 3.0, 3.0), (2, 0, 8.0, 3.0, 0.0), (1, 1, 8.0, 3.0, 3.0)]
+
+
+def test_grouped_tree_with_ids_beyond_32_bits() -> None:
+    """Ids a 32-bit key cannot hold (negative, huge) fall back to sorting the tuples: same tree."""
+    small = GroupedTree([((1, 2), 1.0), ((1, 3), 2.0), ((4,), 1.0)])
+    big = GroupedTree([((-1, 2**40), 1.0), ((-1, 3), 2.0), ((4,), 1.0)])
+    assert [(d, s, t, w) for _, d, s, t, w in _tree_shape(big.root)] == \
+        [(d, s, t, w) for _, d, s, t, w in _tree_shape(small.root)]
+    assert [f for f, *_ in _tree_shape(big.root)] == [-1, 3, 2**40, 4]

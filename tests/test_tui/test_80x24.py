@@ -7,6 +7,7 @@ footer; a message takes the row(s) above the status lines, never a box over the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -490,15 +491,20 @@ def test_perf_refusal_becomes_one_sentence_with_the_fix(monkeypatch: pytest.Monk
 
 
 async def test_perf_refusal_in_the_tui_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """perf's page of text about perf_event_paranoid becomes one sentence with the fix: for the
+    command-line target, the line printed on exit (status 2)."""
+    from textual.worker import WorkerCancelled
+
     monkeypatch.setattr(live_module, "_euid", lambda: 1000)
     monkeypatch.setattr(live_module, "_process_owner", lambda pid: 0)
     app = live_app(FakeStarter(error=PERF_REFUSAL), target=Target.for_pid(1))
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
+        with contextlib.suppress(WorkerCancelled):  # the app exits under the worker
+            await app.workers.wait_for_complete()
         await pilot.pause()
-        row = message_row(app)
-        assert row == "error: cannot sample PID 1: PID 1 belongs to another user, and only root may sample it: " \
-                      "run bpfscope with sudo", row
+    assert app.return_code == 2
+    assert app.start_error == "cannot sample PID 1: PID 1 belongs to another user, and only root may sample it: " \
+                              "run bpfscope with sudo", app.start_error
 
 
 async def test_j_and_k_move_in_the_filter_list() -> None:

@@ -299,8 +299,10 @@ async def test_export_writes_speedscope_or_folded_and_asks_before_overwriting(
         await pilot.press("enter")
         await pilot.pause()
         assert not isinstance(app.screen, ExportDialog)
+        # Frames with a file and line keep them in py-spy's `name (file:line)` form.
+        m, a = "main (main.c:10)", "a (a.c:10)"
         assert (tmp_path / "small.folded").read_text().splitlines() == [
-            "main;a;b 30", "main;a;c 10", "main;d 40", "main 20"]
+            f"{m};{a};b (b.c:10) 30", f"{m};{a};c (c.c:10) 10", f"{m};d (d.c:10) 40", f"{m} 20"]
 
 
 async def test_ctrl_s_opens_export_and_escape_cancels() -> None:

@@ -7,6 +7,7 @@ timer may tick too, which changes nothing the tests look at (it applies the same
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -254,13 +255,35 @@ async def test_command_output_log_is_named_in_the_status() -> None:
         assert "output in /tmp/x/command.log" in status(app) and "sleep 1 (PID 4321)" in status(app)
 
 
-async def test_a_collector_that_cannot_start_is_reported_and_the_picker_opens() -> None:
-    """A start failure becomes an error notification with its reason; the picker stays usable."""
+async def test_a_command_line_target_that_cannot_start_exits_2() -> None:
+    """The target named on the command line (`-p`, `--`) failing to start ends the app with exit
+    status 2 and the reason for stderr, as `bpfscope record` does: no picker the user never asked for."""
+    from textual.worker import WorkerCancelled
+
     app = live_app(FakeStarter(error="bcc is missing: install python3-bpfcc"))
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
+        with contextlib.suppress(WorkerCancelled):  # the app exits under the worker
+            await app.workers.wait_for_complete()
         await pilot.pause()
         assert app.live is None
+        assert not isinstance(app.screen, ProcessPicker)
+    assert app.return_code == 2
+    assert app.start_error == "cannot sample PID 4242: bcc is missing: install python3-bpfcc"
+
+
+async def test_a_picked_process_that_cannot_start_is_reported_and_the_picker_stays() -> None:
+    """A process chosen in the picker that cannot be sampled is an error notification with its
+    reason; the picker stays usable and the app goes on."""
+    starter = FakeStarter(error="bcc is missing: install python3-bpfcc")
+    app = BpfscopeApp(live=LiveOptions(starter, None, handle_signals=False, clock=Clock()),
+                      process_lister=lambda: [ProcessInfo(99, "root", "busy", "busy --x", 50.0, 1 << 20, 1)])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, ProcessPicker)
+        app.start_sampling(Target.for_pid(99))
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.live is None and app.return_code is None
         assert any("bcc is missing: install python3-bpfcc" in m and severity == "error"
                    for severity, m in app.messages)
         assert "bcc is missing: install python3-bpfcc" in app.screen.query_one(MessageLine).text

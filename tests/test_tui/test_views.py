@@ -119,3 +119,39 @@ def test_scaled_and_panned_views_stay_inside_the_profile() -> None:
     assert (v.start, v.end) == (50, 100)
     v = scaled_view(v, 4.0, 75, 0, 100)
     assert (v.start, v.end) == (0, 100)
+
+
+class _CountedNode:
+    """A flame node that counts how often its position is read."""
+
+    reads = 0
+
+    def __init__(self, frame: int, depth: int, start: float, end: float) -> None:
+        self.frame, self.depth, self._start, self._end = frame, depth, start, end
+
+    @property
+    def start(self) -> float:
+        _CountedNode.reads += 1
+        return self._start
+
+    @property
+    def end(self) -> float:
+        _CountedNode.reads += 1
+        return self._end
+
+
+def test_layout_of_a_narrow_view_reads_only_nearby_siblings() -> None:
+    """Zoomed into 10 of a node's 100,000 children (a short stretch of Time Order), the layout
+    finds them by bisection and stops after them, instead of reading every sibling; the rows
+    are the same as a full scan's."""
+    from tui.views import FlameModel
+
+    kids = [_CountedNode(i, 0, float(i), float(i + 1)) for i in range(100_000)]
+    root = _CountedNode(-1, -1, 0.0, 100_000.0)
+    model = FlameModel(root, lambda n: kids if n is root else [], lambda n: None if n is root else root,
+                       "time-order")
+    _CountedNode.reads = 0
+    rows = layout_rows(model, Viewport(50_000.0, 50_010.0), 80)
+    assert [(s.col_start, s.col_end, s.node.frame) for s in rows[0]] == [
+        (8 * i, 8 * i + 8, 50_000 + i) for i in range(10)]
+    assert _CountedNode.reads < 200

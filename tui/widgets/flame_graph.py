@@ -29,6 +29,7 @@ zooms out. `set_colorer` replaces the palette colour of each frame (the differen
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -42,7 +43,7 @@ from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from collectors.profile import FrameKind, FrameTable
+from collectors.profile import Frame, FrameKind, FrameTable
 from collectors.safe_text import printable
 from tui.palette import ColorMode, color_mode, frame_style, outside_range_style
 from tui.views import (
@@ -71,6 +72,12 @@ from tui.views import (
 from tui.views import (
     node_path as _node_path,
 )
+
+
+@lru_cache(maxsize=1 << 16)
+def _frame_style(frame: Frame, dimmed: bool, mode: ColorMode) -> Style:
+    """`frame_style`, remembered: a zoom repaints every row, and a Style costs microseconds."""
+    return frame_style(frame, dimmed=dimmed, mode=mode)
 
 TIME_ACTIONS = frozenset({
     "time_zoom_in", "time_zoom_out", "pan_left", "pan_right",
@@ -226,8 +233,12 @@ class FlameGraph(ScrollView, can_focus=True):
         self._drag: TimeRange | None = None
         """The range being dragged, drawn in place of `time_range` until release."""
         self._drag_ended = False
-        self._rows_cache: LRUCache[tuple[object, ...], list[list[Span]]] = LRUCache(16)
+        self._rows_cache: LRUCache[tuple[object, ...], list[list[Span]]] = LRUCache(64)
         self._strip_cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        self._pass_width: int | None = None
+        """The content width during one `render_lines` pass (each lookup walks the DOM)."""
+        self._paint: tuple[Style, Style, Style, Style] | None = None
+        """(base, gap, cursor, match) styles until the next style update."""
 
     # --- state -------------------------------------------------------------------------
 
@@ -348,6 +359,8 @@ class FlameGraph(ScrollView, can_focus=True):
 
     @property
     def layout_width(self) -> int:
+        if self._pass_width is not None:
+            return self._pass_width
         return max(0, self.scrollable_content_region.width)
 
     @property
@@ -377,11 +390,23 @@ class FlameGraph(ScrollView, can_focus=True):
     def _layout_changed(self) -> None:
         size = Size(self.layout_width, self._total_rows())
         if size != self.virtual_size:
-            self.virtual_size = size
+            self._set_virtual_size(size)
         self.refresh()
         self._scroll_to_selected()
         # The scroll range follows the new virtual size only after the next layout.
         self.call_after_refresh(self._scroll_to_selected)
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """A new scroll height without relaying out the screen: `virtual_size` is a layout
+        reactive, and a zoom that changes the number of rows would otherwise arrange every
+        widget again (tens of ms on a zoom key). The pane's own size is set by CSS, not by its
+        rows; only a scrollbar appearing or going changes the content region, and then a
+        layout is asked for."""
+        bars = (self.show_horizontal_scrollbar, self.show_vertical_scrollbar)
+        self.set_reactive(ScrollView.virtual_size, size)
+        self._scroll_update(size)
+        if (self.show_horizontal_scrollbar, self.show_vertical_scrollbar) != bars:
+            self.refresh(layout=True)
 
     def watch_inverted(self) -> None:
         self._strip_cache.clear()
@@ -394,6 +419,26 @@ class FlameGraph(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strip_cache.clear()
+        self._paint = None
+
+    def _paint_styles(self) -> tuple[Style, Style, Style, Style]:
+        """(base, gap, cursor, match): computed once per style update, not once per row (a zoom
+        repaints every row, and each lookup walks the DOM)."""
+        paint = self._paint
+        if paint is None:
+            base = self.rich_style
+            paint = self._paint = (base, Style(bgcolor=base.bgcolor),
+                                   self.get_component_rich_style("flame-graph--cursor", partial=True),
+                                   self.get_component_rich_style("flame-graph--match", partial=True))
+        return paint
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # One width for the whole pass: every row asks for it several times.
+        self._pass_width = max(0, self.scrollable_content_region.width)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass_width = None
 
     def select(self, node: FlameNode | None) -> None:
         """Select `node`, repainting only the rows that change."""
@@ -667,7 +712,7 @@ class FlameGraph(ScrollView, can_focus=True):
         rows = self.rows
         depth = self._line_to_depth(line)
         if not 0 <= depth < len(rows):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._paint_styles()[0])
         sel = self.selected
         sel_key = id(sel) if sel is not None and sel.depth == depth else None
         view = self.view
@@ -688,7 +733,7 @@ class FlameGraph(ScrollView, can_focus=True):
 
     def _mark_range(self, strip: Strip, cols: tuple[int, int], width: int) -> Strip:
         """`strip` with the cells outside `[c0, c1)` in the outside-the-range style."""
-        background = self.rich_style.bgcolor
+        background = self._paint_styles()[0].bgcolor
         c0, c1 = cols
         parts = strip.divide([c0, c1, width])
         out: list[Strip] = []
@@ -711,10 +756,7 @@ class FlameGraph(ScrollView, can_focus=True):
     def _render_row(self, row: list[Span], width: int) -> Strip:
         assert self.frames is not None
         frames = self.frames
-        base = self.rich_style
-        gap = Style(bgcolor=base.bgcolor)
-        cursor = self.get_component_rich_style("flame-graph--cursor", partial=True)
-        match = self.get_component_rich_style("flame-graph--match", partial=True)
+        _, gap, cursor, match = self._paint_styles()
         matches = self.matches
         sel = self.selected
         mode = self.color_mode
@@ -731,7 +773,7 @@ class FlameGraph(ScrollView, can_focus=True):
             if custom is not None:
                 style = custom + Style(italic=True) if frame.kind is FrameKind.KERNEL else custom
             else:
-                style = frame_style(frame, dimmed=dimmed, mode=mode)
+                style = _frame_style(frame, dimmed, mode)
             if hit:
                 style += match
             if node is sel:
