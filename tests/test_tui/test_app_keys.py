@@ -258,12 +258,29 @@ async def test_r_flattens_recursion() -> None:
         assert len(graph.rows) == 4
 
 
+def capture_terminal_writes(app: BpfscopeApp) -> list[str]:
+    """Everything the app writes to its (headless) terminal from now on."""
+    driver = app._driver
+    assert driver is not None
+    written: list[str] = []
+    original = driver.write
+
+    def write(data: str) -> None:
+        written.append(data)
+        original(data)
+
+    driver.write = write  # type: ignore[method-assign]
+    return written
+
+
 async def test_c_copies_the_selected_name() -> None:
-    """c copies the selected frame's name to the clipboard (OSC 52)."""
+    """c writes the selected frame's name to the terminal as an OSC 52 clipboard sequence."""
     app = app_for()
     async with app.run_test(size=SIZE) as pilot:
+        written = capture_terminal_writes(app)
         await pilot.press("j", "l", "c")
         assert app.clipboard == "d"
+        assert written.count("\x1b]52;c;ZA==\a") == 1  # base64 of "d", decoded by hand
 
 
 async def test_question_mark_opens_help_listing_keys() -> None:
