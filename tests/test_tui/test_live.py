@@ -326,9 +326,11 @@ int main(void) {
 """
 
 
+@pytest.mark.live
 async def test_real_collector_shows_the_hot_function_and_leaves_no_bpf_program(tmp_path: Path) -> None:
-    """As root: the real collector on a busy C program; its hot function appears in Left Heavy,
-    and after quitting no BPF program of ours is loaded."""
+    """As root: the automatically chosen collector is bcc (not a perf fallback), its hot function appears
+    in Left Heavy, its BPF programs are loaded while it samples, and after quitting with `q` alone
+    (no `x` first) the app has exited and no BPF program of ours is loaded."""
     from collectors.live.choose import start_collector
     from tests.test_collectors.live.helpers import our_programs
     from tests.test_collectors.live.workloads import build
@@ -338,8 +340,12 @@ async def test_real_collector_shows_the_hot_function_and_leaves_no_bpf_program(t
     exe = build(tmp_path, "busy", BUSY_C)
     proc = subprocess.Popen([str(exe)])
     try:
+        notes: list[str | None] = []
+
         def starter(target: Target) -> tuple[Collector, str | None]:
-            return start_collector(target, 99)
+            collector, note = start_collector(target, 99)
+            notes.append(note)
+            return collector, note
 
         options = LiveOptions(starter, Target.for_pid(proc.pid), handle_signals=False)
         app = BpfscopeApp(live=options)
@@ -355,9 +361,13 @@ async def test_real_collector_shows_the_hot_function_and_leaves_no_bpf_program(t
             errors = [str(n.message) for n in app._notifications if n.severity == "error"]
             assert found, f"burn_cpu_here never appeared; errors: {errors}; status: {status(app)}"
             assert app.live is not None
-            assert app.live.collector.name in status(app)
+            collector = app.live.collector
+            assert (collector.name, notes) == ("bcc", [None]), notes
+            assert collector.name in status(app)
+            assert our_programs() - before, "no BPF program of ours is loaded while bcc samples"
             await pilot.press("q")
             await pilot.pause()
+            assert not app.is_running
     finally:
         proc.kill()
         proc.wait()

@@ -20,6 +20,8 @@ from tests.test_collectors.live.helpers import our_programs
 from tests.test_collectors.live.workloads import build
 from tests.tmux import Tmux, root_tmux, short_directory
 
+pytestmark = pytest.mark.live
+
 TIMEOUT = 30.0
 BPFSCOPE = Path(sys.executable).parent / "bpfscope"
 STRAY = "STRAY-OUTPUT-LINE"
