@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system pieces bpfscope needs for live eBPF sampling and its tests:
-# bcc's Python bindings, perf, bpftool, tmux, a headless Chromium, the kernel headers
+# bcc's Python bindings and tools (profile-bpfcc), perf, bpftool, tmux, Go (go tool pprof), a headless Chromium, the kernel headers
 # that bcc compiles against, and a mounted tracefs.
 #
 # Idempotent: a package that dpkg already lists as installed is skipped, and when nothing is
