@@ -95,7 +95,7 @@ def timed_threads() -> ProfileGroup:
         p = group.new_profile(f"app pid: 10 tid: {tid}", Unit.SECONDS)
         p.pid, p.tid, p.sample_period = 10, tid, 1 / 99
         for i in range(count):
-            stack = ((main, work, parse), (main, work), (main, read), (main, work, work, parse))[(i * tid) % 4]
+            stack = ((main, work, parse), (main, work), (main, read), (main, work, work, parse))[(i + tid) % 4]
             p.add_sample(stack, 1 / 99, 100.0 + i / 99)
     return group
 
