@@ -478,7 +478,9 @@ def test_short_waits_are_sent_in_few_records_that_add_up(tmp_path: Path) -> None
         proc.kill()
         proc.wait()
     records = sum(p.sample_count for p in group.profiles if p.time_kind == OFF_CPU)
-    assert switches > 20_000, switches
+    # Counted, not timed: how fast the threads switch depends on the machine's load, so only enough
+    # switches for the comparison to mean something are required.
+    assert switches > 1_000, switches
     assert records < switches / 4, (records, switches)
     for tid in {p.tid for p in group.profiles}:
         wall = sum(p.total_weight() for p in group.profiles if p.tid == tid)
