@@ -71,6 +71,7 @@ def test_n_0_lists_every_function(tmp_path: Path) -> None:
     assert [x["name"] for x in every] == [f"f{i:02d}" for i in range(29, -1, -1)] + ["main"]
 
 
+@pytest.mark.live  # root: it drops to an unprivileged user with setpriv
 def test_an_unreadable_input_file_is_one_line_naming_it(tmp_path: Path) -> None:
     """A file the user may not read (mode 000, run as an unprivileged user): exit 2, one line naming it."""
     directory = Path(tempfile_dir())
