@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system pieces bpfscope needs for live eBPF sampling and its tests:
-# bcc's Python bindings, perf, bpftool, tmux, a headless Chromium, the kernel headers
+# bcc's Python bindings and tools (profile-bpfcc), perf, bpftool, tmux, Go (go tool pprof), a headless Chromium, the kernel headers
 # that bcc compiles against, and a mounted tracefs.
 #
 # Idempotent: a package that dpkg already lists as installed is skipped, and when nothing is
@@ -8,7 +8,7 @@
 # line and the script goes on: it never fails the whole set-up for one missing piece.
 set -uo pipefail
 
-WANTED=(python3-bpfcc linux-perf bpftool tmux)
+WANTED=(python3-bpfcc bpfcc-tools linux-perf bpftool tmux golang-go)
 
 say() { printf 'setup-system: %s\n' "$*"; }
 

@@ -204,6 +204,89 @@ def _run(command: list[str], timeout: float) -> str:
     return out.decode("utf-8", "replace")
 
 
+@dataclass(frozen=True)
+class SandwichRow:
+    """One row of speedscope's Sandwich table, as shown: total and self (``"5 (36%)"``), and the name."""
+
+    total: str
+    self: str
+    name: str
+
+
+class _TableReader(html.parser.HTMLParser):
+    """Collects the text of each body row (``<tr>`` of ``<td>``) of the tables in a DOM dump."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+        self._depth = 0  # <div>s inside the cell: the bar graphics, not text
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        elif tag == "td":
+            self._cell = []
+        elif tag == "div" and self._cell is not None:
+            self._depth += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self._cell is not None:
+            self.rows[-1].append("".join(self._cell).strip())
+            self._cell = None
+            self._depth = 0
+        elif tag == "div" and self._cell is not None:
+            self._depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None and self._depth == 0:
+            self._cell.append(data)
+
+
+def sandwich_rows(path: Path, timeout: float = 60, attempts: int = 3) -> list[SandwichRow]:
+    """Open ``path`` in speedscope's Sandwich view (its active profile) and return the table's rows.
+
+    On a busy machine Chromium sometimes dumps the page before the table has drawn its first rows
+    (it sizes itself from the layout, outside the virtual-time budget): an empty table is loaded
+    again, up to ``attempts`` times, and then returned empty for the caller's assertion to fail.
+    """
+    rows: list[SandwichRow] = []
+    for _ in range(attempts):
+        rows = _sandwich_rows_once(path, timeout)
+        if rows:
+            break
+    return rows
+
+
+def _sandwich_rows_once(path: Path, timeout: float) -> list[SandwichRow]:
+    """One load of ``path`` in the Sandwich view.
+
+    The table draws only the rows in view: the window is tall enough for about a hundred rows (taller ones
+    make headless Chromium draw nothing).
+    """
+    chromium = find_chromium()
+    page = speedscope_html()
+    data = Path(path).read_bytes()
+    with tempfile.TemporaryDirectory(prefix="speedscope-load-") as tmp:
+        script = Path(tmp) / "profile.js"
+        script.write_text(wrapper_js(Path(path).name, data), encoding="utf-8")
+        url = (page.as_uri() + "#localProfilePath=" + urllib.parse.quote(str(script), safe="/")
+               + "&view=sandwich")
+        command = [chromium, *CHROMIUM_FLAGS, "--window-size=1600,3000",
+                   f"--user-data-dir={Path(tmp) / 'chromium-profile'}", url]
+        dom = _run(command, timeout)
+    result = read_dom(dom)
+    if result.error is not None:
+        raise RuntimeError(f"speedscope did not load {path}: {result.error}")
+    reader = _TableReader()
+    reader.feed(dom)
+    reader.close()
+    # The Sandwich rows read "value (share%)" in both number columns; a multi-profile file's
+    # profile switcher (number, name, weight) is left out.
+    return [SandwichRow(*cells) for cells in reader.rows
+            if len(cells) == 3 and cells[0].endswith("%)") and cells[1].endswith("%)")]
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: speedscope_load.py PROFILE", file=sys.stderr)

@@ -16,6 +16,7 @@ import gzip
 import io
 import json
 import math
+import os
 import random
 import re
 import signal
@@ -31,13 +32,15 @@ from collectors.formats import folded, pprof, speedscope
 from collectors.formats.detect import parse_profile
 from collectors.formats.errors import ProfileError
 from collectors.profile import ProfileGroup
+from tests.speedscope_expected import FIXTURES
 
-FIXTURES_ROOT = Path("/work/shared/fixtures/speedscope")
+FIXTURES_ROOT = FIXTURES  # under $BPFSCOPE_SHARED, as every other test reads them
 PROFILES = FIXTURES_ROOT / "profiles"
 SCHEMA = FIXTURES_ROOT / "file-format-schema.json"
 
-CASE_SECONDS = 5.0
-"""No input may take longer than this to read (and to write back)."""
+CASE_SECONDS = float(os.environ.get("BPFSCOPE_FUZZ_CASE_SECONDS", "120"))
+"""A generous deadline per input (reading and writing back): it catches a hang, not a slow reader
+on a busy machine. The time per input is a figure `make fuzz` prints, not an assertion."""
 
 MEGABYTE = 1 << 20
 
@@ -450,6 +453,40 @@ def check_input(data: bytes, label: str = "input", write_back: bool = True) -> O
         _, write_seconds = run_with_budget(lambda: check_written(group))
         seconds += write_seconds
     return Outcome(label, seconds, samples=sum(p.sample_count for p in group.profiles))
+
+
+Fingerprint = list[tuple[str, str, list[tuple[tuple[tuple[str, str | None, int | None], ...], float, float | None]]]]
+
+
+def fingerprint(group: ProfileGroup) -> Fingerprint:
+    """Everything a reader made of an input, by value: each profile's name and unit, and its samples
+    in order as (frames by name/file/line, weight, time)."""
+    out: Fingerprint = []
+    for p in group.profiles:
+        stacks = p.stacks.stacks
+        frames = [(f.name, f.file, f.line) for f in (group.frames[i] for i in range(len(group.frames)))]
+        times = list(p.times) if p.times is not None else [None] * len(p.sample_stacks)
+        samples = [(tuple(frames[fid] for fid in stacks[sid]), float(w), None if t is None else float(t))
+                   for sid, w, t in zip(p.sample_stacks, p.weights, times, strict=True)]
+        out.append((p.name, p.unit.value, samples))
+    return out
+
+
+def same_input_other_encodings(data: bytes) -> dict[str, bytes]:
+    """`data` re-gzipped (or gzipped) and, for text, with CRLF line ends and as UTF-16 with a BOM:
+    encodings of the same profile, which every reader must read to the very same profiles."""
+    plain = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    out = {"re-gzip": gzip.compress(plain, compresslevel=1, mtime=0)}
+    try:
+        text = plain.decode("utf-8")
+    except UnicodeDecodeError:
+        return out  # binary (pprof): only the gzip layer can change
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" not in text:
+        out["CRLF"] = text.replace("\n", "\r\n").encode("utf-8")
+    out["UTF-16"] = text.encode("utf-16")
+    return out
 
 
 def describe(outcomes: list[Outcome]) -> str:

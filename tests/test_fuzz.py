@@ -287,6 +287,41 @@ def test_the_fixtures_themselves() -> None:
     assert read >= 50, f"only {read} fixtures read: the round-trip checks would prove little"
 
 
+@pytest.mark.parametrize("path", fc.fixture_paths(), ids=fc.fixture_label)
+def test_a_fixture_reads_the_same_in_every_encoding(path: Path) -> None:
+    """Metamorphic: an unmutated capture re-gzipped, with CRLF line ends or in UTF-16 reads to exactly the
+    same profiles (same samples, frames, weights and times) as the capture itself, or is refused the same
+    way; and what reads writes back to speedscope and reads again to exactly the same profiles."""
+    data = fc.fixture_bytes(path)
+    try:
+        expected = fc.fingerprint(parse_profile(data, "fixture"))
+    except ProfileError as e:
+        for how, other in fc.same_input_other_encodings(data).items():
+            with pytest.raises(ProfileError):
+                parse_profile(other, "fixture")
+            assert str(e), how
+        return
+    for how, other in fc.same_input_other_encodings(data).items():
+        try:
+            got = fc.fingerprint(parse_profile(other, "fixture"))
+        except ProfileError as e:
+            raise AssertionError(f"{how}: refused ({e}) though the original reads") from e
+        assert got == expected, f"{how} reads to other profiles"
+    from collectors.formats import speedscope
+
+    again = parse_profile(speedscope.dumps(parse_profile(data, "fixture"), "fuzz").encode(), "again")
+    assert fc.fingerprint(again) == expected, "the speedscope round trip changed the profiles"
+
+
+def test_the_fuzz_corpus_honours_bpfscope_shared(tmp_path: Path) -> None:
+    """The corpus reads its fixtures from $BPFSCOPE_SHARED, like every other test."""
+    code = "from tests import fuzz_corpus as fc; print(fc.PROFILES)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                       env={**os.environ, "PYTHONPATH": str(ROOT), "BPFSCOPE_SHARED": str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == str(tmp_path / "fixtures" / "speedscope" / "profiles")
+
+
 # --- the CLI ---------------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pkgutil
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import collectors
+from tests.speedscope_expected import PROFILES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,13 +34,19 @@ def test_collectors_import_no_textual() -> None:
     assert r.stdout.strip() == ""
 
 
-def test_headless_commands_do_not_load_textual() -> None:
-    """`bpfscope top` never imports Textual (it may run where no terminal UI can)."""
+def test_headless_commands_do_not_load_textual(tmp_path: Path) -> None:
+    """`bpfscope top` and `convert` run to the end without importing Textual (they may run where no UI can)."""
+    simple = PROFILES / "stackcollapse" / "simple.txt"
+    out = tmp_path / "out.folded"
     code = (
-        "import sys, tui.cli\n"
-        "sys.argv=['bpfscope','--version']\n"
-        "print('textual' in sys.modules)\n"
+        "import sys, json, tui.cli\n"
+        f"assert tui.cli.main(['top', {str(simple)!r}, '--json']) == 0\n"
+        f"assert tui.cli.main(['convert', {str(simple)!r}, '-o', {str(out)!r}]) == 0\n"
+        "print('textual' in sys.modules, file=sys.stderr)\n"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                        env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
-    assert r.stdout.strip() == "False", r.stderr
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip() == "False", r.stderr
+    assert [row["name"] for row in json.loads(r.stdout)] == ["b", "c", "d", "a"]
+    assert out.read_text().splitlines()[0] == "a;b;c 2"

@@ -258,12 +258,29 @@ async def test_r_flattens_recursion() -> None:
         assert len(graph.rows) == 4
 
 
+def capture_terminal_writes(app: BpfscopeApp) -> list[str]:
+    """Everything the app writes to its (headless) terminal from now on."""
+    driver = app._driver
+    assert driver is not None
+    written: list[str] = []
+    original = driver.write
+
+    def write(data: str) -> None:
+        written.append(data)
+        original(data)
+
+    driver.write = write  # type: ignore[method-assign]
+    return written
+
+
 async def test_c_copies_the_selected_name() -> None:
-    """c copies the selected frame's name to the clipboard (OSC 52)."""
+    """c writes the selected frame's name to the terminal as an OSC 52 clipboard sequence."""
     app = app_for()
     async with app.run_test(size=SIZE) as pilot:
+        written = capture_terminal_writes(app)
         await pilot.press("j", "l", "c")
         assert app.clipboard == "d"
+        assert written.count("\x1b]52;c;ZA==\a") == 1  # base64 of "d", decoded by hand
 
 
 async def test_question_mark_opens_help_listing_keys() -> None:
@@ -325,12 +342,40 @@ async def test_q_quits() -> None:
 
 
 async def test_command_palette_lists_the_actions() -> None:
-    """Every action is offered in the command palette (system commands)."""
+    """Every action bound to a key (read from the app's BINDINGS, not from the palette's own table) is
+    offered in the command palette, and each palette entry names an action the app has."""
+    from textual.binding import Binding
+
     app = app_for()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         titles = {c.title for c in app.get_system_commands(app.screen)}
-        assert {t for t, _, _ in PALETTE_COMMANDS} <= titles
+        bound = {b.action for b in BpfscopeApp.BINDINGS if isinstance(b, Binding)} - {"quit"}
+        offered = {action for title, _, action in PALETTE_COMMANDS if title in titles}
+        assert bound <= offered, bound - offered
+        for action in offered:
+            assert hasattr(app, "action_" + action.split("(")[0]), action
+        assert {"Open a profile file", "Export", "Stop sampling", "Choose a process", "Keys"} <= titles
+
+
+async def test_a_palette_command_runs_its_action() -> None:
+    """Typing a command's title in the real palette (Ctrl+P) and pressing Enter does what its key does."""
+    from textual.command import CommandPalette
+
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"Invert Left Heavy")
+        for _ in range(50):  # the palette searches in a worker: wait for the hit, not for a time
+            await pilot.pause()
+            if app.screen.query("CommandList Option"):
+                break
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, CommandPalette)
+        assert app.left_heavy.inverted
 
 
 async def test_details_line_describes_the_selection() -> None:

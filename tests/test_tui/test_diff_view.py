@@ -433,7 +433,11 @@ async def test_a_vanished_row_has_no_graphs_and_says_so() -> None:
         details = text_of(app.query_one(DetailsLine))
         assert "gc" in details and "base 50.0 % → new 0.0 % (-50.0)" in details
         sw.table.move_cursor(row=0)
-        await pilot.pause(0.2)  # past the rebuild delay
+        for _ in range(600):  # wait for the rebuild (after its delay) by its state, not for a time
+            if sw.frame == sw.rows[0] and sw.callers.model is not None:
+                break
+            await pilot.pause(0.05)
+        await pilot.pause()
         assert sw.frame == sw.rows[0] and sw.callers.model is not None
         assert text_of(sw.query_one("#callers-title")) == "callers"
         assert "(-50.0)" not in text_of(app.query_one(DetailsLine))

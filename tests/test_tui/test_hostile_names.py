@@ -7,6 +7,7 @@ from rich.cells import cell_len
 from textual.coordinate import Coordinate
 
 from tests.test_tui.profiles import hostile_group, small_group
+from tests.test_tui.test_app_keys import capture_terminal_writes
 from tui.app import BpfscopeApp
 from tui.screens.export import default_path
 
@@ -59,8 +60,11 @@ async def test_copy_keeps_the_raw_name() -> None:
     """c copies the real name (OSC 52 base64-encodes it, so escapes cannot leak)."""
     app = BpfscopeApp(hostile_group())
     async with app.run_test(size=SIZE) as pilot:
+        written = capture_terminal_writes(app)
         await pilot.press("j", "c")
         assert app.clipboard == "\x1b[31mred\x1b[0m"
+        osc = [w for w in written if w.startswith("\x1b]52;")]
+        assert osc == ["\x1b]52;c;G1szMW1yZWQbWzBt\a"]  # the raw name in base64: no escape reaches the terminal
 
 
 def test_default_export_name_is_safe() -> None:

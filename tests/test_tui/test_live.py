@@ -314,7 +314,10 @@ async def test_sigterm_exits_cleanly_and_stops_the_collector() -> None:
     async with app.run_test(size=SIZE) as pilot:
         c = await started(app, pilot)
         os.kill(os.getpid(), signal.SIGTERM)
-        await pilot.pause(0.1)
+        for _ in range(600):  # the signal is handled on the event loop: wait for its effect, not a time
+            if c.stopped and app.return_code is not None:
+                break
+            await pilot.pause(0.05)
         assert c.stopped
         assert app.return_code == 128 + signal.SIGTERM
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
@@ -351,9 +354,11 @@ int main(void) {
 """
 
 
+@pytest.mark.live
 async def test_real_collector_shows_the_hot_function_and_leaves_no_bpf_program(tmp_path: Path) -> None:
-    """As root: the real collector on a busy C program; its hot function appears in Left Heavy,
-    and after quitting no BPF program of ours is loaded."""
+    """As root: the automatically chosen collector is bcc (not a perf fallback), its hot function appears
+    in Left Heavy, its BPF programs are loaded while it samples, and after quitting with `q` alone
+    (no `x` first) the app has exited and no BPF program of ours is loaded."""
     from collectors.live.choose import start_collector
     from tests.test_collectors.live.helpers import our_programs
     from tests.test_collectors.live.workloads import build
@@ -363,8 +368,12 @@ async def test_real_collector_shows_the_hot_function_and_leaves_no_bpf_program(t
     exe = build(tmp_path, "busy", BUSY_C)
     proc = subprocess.Popen([str(exe)])
     try:
+        notes: list[str | None] = []
+
         def starter(target: Target) -> tuple[Collector, str | None]:
-            return start_collector(target, 99)
+            collector, note = start_collector(target, 99)
+            notes.append(note)
+            return collector, note
 
         options = LiveOptions(starter, Target.for_pid(proc.pid), handle_signals=False)
         app = BpfscopeApp(live=options)
@@ -380,9 +389,13 @@ async def test_real_collector_shows_the_hot_function_and_leaves_no_bpf_program(t
             errors = [m for severity, m in app.messages if severity == "error"]
             assert found, f"burn_cpu_here never appeared; errors: {errors}; status: {status(app)}"
             assert app.live is not None
-            assert app.live.collector.name in status(app)
+            collector = app.live.collector
+            assert (collector.name, notes) == ("bcc", [None]), notes
+            assert collector.name in status(app)
+            assert our_programs() - before, "no BPF program of ours is loaded while bcc samples"
             await pilot.press("q")
             await pilot.pause()
+            assert not app.is_running
     finally:
         proc.kill()
         proc.wait()

@@ -20,6 +20,8 @@ from tests.test_collectors.live.helpers import our_programs
 from tests.test_collectors.live.workloads import build
 from tests.tmux import Tmux, root_tmux, short_directory
 
+pytestmark = pytest.mark.live
+
 TIMEOUT = 30.0
 BPFSCOPE = Path(sys.executable).parent / "bpfscope"
 STRAY = "STRAY-OUTPUT-LINE"
@@ -108,5 +110,10 @@ def test_live_profile_of_a_command_in_a_real_terminal(tmux: Tmux, short_dir: Pat
         time.sleep(0.1)
     assert exited.exists(), f"bpfscope did not exit after `q`; the screen was:\n{tmux.screen()}"
     assert exited.read_text().strip() == "0", "bpfscope's exit status"
+    # README: the launched command's output goes to a log file, named on exit.
+    said = [line for line in tmux.screen().splitlines() if line.startswith("bpfscope: the command's output is in ")]
+    assert len(said) == 1, tmux.screen()
+    log = Path(said[0].removeprefix("bpfscope: the command's output is in ").strip())
+    assert log.name == "command.log" and STRAY in log.read_text()
     assert not processes_running(program), "the launched program outlived bpfscope"
     assert not (loaded & our_programs()), "a BPF program of ours is still loaded"

@@ -159,6 +159,31 @@ async def test_hostile_process_names_are_shown_as_text() -> None:
         assert "[bold red]x" in lines and "[link=x]y" in lines and "\x1b" not in lines and "\x07" not in lines
 
 
+async def test_list_processes_cleans_a_real_hostile_process() -> None:
+    """A real process renames itself (comm) and has a command line full of escape sequences and markup:
+    `list_processes` itself (not the test) turns them into visible text, and the picker shows that text."""
+    comm = "[b]x\x1b]0;p\x07"
+    code = ("import ctypes, sys, time; ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0); "
+            "print('ready', flush=True); time.sleep(60)")
+    child = subprocess.Popen([sys.executable, "-c", code, comm, "\x1b[2J[link=x]y\u202e"],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+        (row,) = [p for p in list_processes() if p.pid == child.pid]
+        assert row.name == "[b]x\\x1b]0;p\\x07"
+        assert row.cmdline.endswith(" [b]x\\x1b]0;p\\x07 \\x1b[2J[link=x]y\\u202e")
+        app = picker_app(Listing([row]))
+        async with app.run_test(size=SIZE) as pilot:
+            picker = await ready(app)
+            await pilot.pause()
+            assert cell(picker, child.pid, "name") == "[b]x\\x1b]0;p\\x07"
+            lines = "".join(picker.table.render_line(y).text for y in range(4))
+            assert "[b]x\\x1b]0;p\\x07" in lines and "\x1b" not in lines and "\x07" not in lines
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_list_processes_sees_a_child_and_not_itself() -> None:
     """The real listing has a child we started, with its command line, and leaves bpfscope out."""
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "marker-arg"])

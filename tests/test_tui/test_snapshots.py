@@ -17,6 +17,7 @@ from textual.widgets import Input
 
 from collectors.formats.detect import load_profile
 from tui.app import BpfscopeApp
+from tui.widgets.status import DetailsLine, ProfileHeader
 
 SnapCompare = Callable[..., bool]
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
@@ -189,3 +190,75 @@ def test_left_heavy_without_colour(snap_compare: SnapCompare, monkeypatch: pytes
     """With NO_COLOR, Left Heavy is grey with readable labels and the selection in reverse video."""
     monkeypatch.setenv("NO_COLOR", "1")
     assert snap_compare(example_app(), press=("j", "j", "j", "j"), terminal_size=SIZES["80x24"])
+
+
+def _folded_example() -> list[tuple[list[str], int]]:
+    """The example profile read by hand (its format is `a;b;c count`): the oracle for the rows below."""
+    text = (files("tui") / "examples" / "webapp.folded").read_text()
+    out = []
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            stack, _, count = line.rpartition(" ")
+            out.append((stack.split(";"), int(count)))
+    return out
+
+
+def _total_and_self(name: str) -> tuple[int, int]:
+    lines = _folded_example()
+    return (sum(n for frames, n in lines if name in frames), sum(n for frames, n in lines if frames[-1] == name))
+
+
+def _rows(app: BpfscopeApp) -> list[str]:
+    graph = app.current_graph
+    if graph is not None:
+        return [graph.render_line(y).text.rstrip() for y in range(graph.scrollable_content_region.height)]
+    table = app.sandwich.table
+    return [table.render_line(y).text.rstrip() for y in range(table.scrollable_content_region.height)]
+
+
+def _expected_rows() -> dict[str, tuple[str, str, str, dict[int, str]]]:
+    """Per snapshot state at 80x24: the pane, the header's first line, the selected function (details
+    line) and rows given exactly; weights are counted from the folded file by hand."""
+    grand = sum(n for _, n in _folded_example())
+    tok_total, tok_self = _total_and_self("text.tokenize")
+    header = f"webapp.folded · total {grand:,} samples · "
+    return {
+        "left-heavy": ("left-heavy", header + "Left Heavy", "main", {0: "main"}),
+        "left-heavy-selected": ("left-heavy", header + "Left Heavy", "views.search", {0: "main"}),
+        "left-heavy-zoomed": ("left-heavy", header + "Left Heavy", "views.search",
+                              dict(enumerate(HOT_PATH[:5]))),
+        "time-order": ("time-order", header + "Time Order", "main", {0: "main"}),
+        "time-order-selected": ("time-order", header + "Time Order", "server.handle_request", {0: "main"}),
+        "sandwich": ("sandwich", header + "Sandwich", "text.tokenize", {
+            0: " self  self%  total  total%  function",
+            1: f"{tok_self:>5} {100 * tok_self / grand:5.1f}%  {tok_total:>5}  {100 * tok_total / grand:5.1f}%"
+               "  text.tokenize"}),
+        "sandwich-of-frame": ("sandwich", header + "Sandwich", "search.rank_results", {}),
+        "search": ("left-heavy", header + "Left Heavy", "main", {0: "main"}),
+    }
+
+
+@pytest.mark.parametrize(("state", "keys"), [(p.id, p.values[0]) for p in PANE_STATES],
+                         ids=[p.id for p in PANE_STATES])
+async def test_pane_snapshot_shows_the_rows_it_is_meant_to(state: str, keys: tuple[str, ...]) -> None:
+    """Each pane snapshot above, paired with the exact text of the rows it is meant to show (at 80x24),
+    so accepting a changed SVG cannot silently accept wrong rows."""
+    pane, first_line, selected, rows = _expected_rows()[state]
+    app = example_app()
+    async with app.run_test(size=SIZES["80x24"]) as pilot:
+        await pilot.press(*keys)
+        await pilot.pause()
+        assert app.active_pane == pane
+        assert str(app.query_one(ProfileHeader).render()).splitlines()[0] == first_line
+        details = str(app.query_one(DetailsLine).render()).splitlines()
+        assert details[0] == selected
+        shown = _rows(app)
+        for y, text in rows.items():
+            assert shown[y] == text, (y, shown[y])
+        if state == "left-heavy-zoomed":  # zoomed on views.search: it fills the width, as its callers do
+            total, _ = _total_and_self("views.search")
+            assert details[1].startswith(f"total {total} (") and "100.0% of view" in details[1]
+        if state == "sandwich-of-frame":
+            assert str(app.query_one(ProfileHeader).render()).splitlines()[1] == "sandwich of search.rank_results"
+        if state == "search":
+            assert app.match_count == len({f for frames, _ in _folded_example() for f in frames if "token" in f})

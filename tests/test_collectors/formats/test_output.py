@@ -145,6 +145,7 @@ def test_mode_is_0644_whatever_the_umask(tmp_path: Path) -> None:
         assert stat.S_IMODE(dest.stat().st_mode) == 0o644, oct(mask)
 
 
+@pytest.mark.live
 def test_owner_is_the_sudo_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run as root under sudo, the file belongs to SUDO_UID:SUDO_GID."""
     if os.geteuid() != 0:

@@ -56,14 +56,35 @@ def _runs_a_shell(items: list[ast.expr]) -> bool:
             and first.value.rpartition("/")[2] in SHELLS)
 
 
+def _aliases(tree: ast.Module) -> dict[str, str]:
+    """Local names bound by imports anywhere in the module, mapped to what they import:
+    `import subprocess as sp` gives sp -> subprocess, `from os import system as s` gives s -> os.system."""
+    out: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    out[alias.asname] = alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                out[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return out
+
+
+def _canonical(name: str, aliases: dict[str, str]) -> str:
+    head, dot, rest = name.partition(".")
+    return aliases[head] + dot + rest if head in aliases else name
+
+
 def problems_in(source: str, label: str) -> list[str]:
     tree = ast.parse(source)
     constants = _constants(tree)
+    aliases = _aliases(tree)
     found = []
     for node in ast.walk(tree):
         where = f"{label}:{getattr(node, 'lineno', 0)}"
         if isinstance(node, ast.Call):
-            name = _dotted(node.func)
+            name = _canonical(_dotted(node.func), aliases)
             if name in SHELL_CALLS:
                 found.append(f"{where}: {name}() runs a shell")
             for kw in node.keywords:
@@ -98,6 +119,27 @@ def test_the_scanner_finds_each_kind_of_shell_use() -> None:
     good = "import subprocess\nSCRIPT = 'exec \"$@\"'\nsubprocess.run(['sh', '-c', SCRIPT, 'sh', *argv])\n"
     good += "subprocess.run([sys.executable, '-c', code])\n"  # python -c is not a shell
     assert problems_in(good, "good.py") == []
+
+
+def test_the_scanner_sees_through_import_aliases() -> None:
+    """`import subprocess as sp`, `from subprocess import run` and `from os import system as s` are the
+    same calls under other names: each forbidden use through an alias is flagged too."""
+    aliased = (
+        "import subprocess as sp\n"
+        "import os as o\n"
+        "from subprocess import run, Popen as P, getoutput\n"
+        "from os import system as s\n"
+        "sp.run(cmd, shell=True)\n"
+        "sp.check_output(f'ps -p {pid}')\n"
+        "run('kill ' + pid)\n"
+        "P(f'ls {path}')\n"
+        "getoutput(cmd)\n"
+        "s(cmd)\n"
+        "o.popen(cmd)\n"
+    )
+    found = problems_in(aliased, "aliased.py")
+    assert [p.split(":")[1] for p in found] == ["5", "6", "7", "8", "9", "10", "11"], found
+    assert problems_in("import subprocess as sp\nsp.run(['ls', path])\n", "ok.py") == []
 
 
 def test_no_shell_in_the_source() -> None:

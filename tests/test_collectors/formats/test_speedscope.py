@@ -3,7 +3,6 @@ cannot load, writing schema-valid files, and round-tripping our own data."""
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from pathlib import Path
@@ -386,11 +385,22 @@ def test_export_frame_kinds_only_when_some_frame_is_not_user() -> None:
     assert "kernel" in doc["bpfscope"]["frameKinds"]
 
 
-def test_write_streams_to_a_text_file() -> None:
-    """`write` puts the same document on a stream that `dumps` returns."""
-    buf = io.StringIO()
-    speedscope.write(timed_group(), buf, EXPORTER)
-    assert buf.getvalue() == speedscope.dumps(timed_group(), EXPORTER)
+def test_write_streams_to_a_text_file(tmp_path: Path) -> None:
+    """`write` on a real file gives a document whose samples, decoded by hand, are the ones put in."""
+    out = tmp_path / "timed.speedscope.json"
+    with out.open("w", encoding="utf-8") as f:
+        speedscope.write(timed_group(), f, EXPORTER)
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    names = [frame["name"] for frame in doc["shared"]["frames"]]
+    decoded = [
+        (p["name"], p["unit"], [";".join(names[i] for i in stack) for stack in p["samples"]], p["weights"])
+        for p in doc["profiles"]
+    ]
+    assert decoded == [
+        ("app (1234)", "seconds", ["main", "main;sys_read", "main;sys_read", "main;jitted"], [0.01] * 4),
+        ("other", "seconds", ["main"], [0.5]),
+    ]
+    assert (doc["activeProfileIndex"], doc["exporter"]) == (1, EXPORTER)
 
 
 # --- round trips -----------------------------------------------------------------------

@@ -24,6 +24,18 @@ def collect(collector: Collector, seconds: float) -> ProfileGroup:
     return builder.finish()
 
 
+def collect_samples(collector: Collector, count: int, deadline: float = 120.0) -> ProfileGroup:
+    """Run a started collector until it has `count` samples (or its target exits, or a generous
+    `deadline` passes: a hang), stop it and build the group: counted, so a loaded machine only
+    makes it take longer."""
+    import time
+
+    end = time.monotonic() + deadline
+    while collector.stats.samples < count and not collector.finished and time.monotonic() < end:
+        collector.wait(0.1)
+    return collect(collector, 0.0)
+
+
 def leaf_shares(group: ProfileGroup, profiles: list[Profile] | None = None) -> dict[str, float]:
     """Share of samples per leaf function name, over the given profiles (default: all)."""
     counts: dict[str, float] = {}

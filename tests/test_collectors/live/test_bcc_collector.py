@@ -13,7 +13,7 @@ from collectors.live.bcc_collector import BccCollector
 from collectors.live.command import HeldCommand
 from collectors.profile import FrameKind
 from tests.test_collectors.live.conftest import require_bcc, start_workload, thread_ids
-from tests.test_collectors.live.helpers import bpf_fds, collect, leaf_shares, our_programs, paths
+from tests.test_collectors.live.helpers import bpf_fds, collect, collect_samples, leaf_shares, our_programs, paths
 
 pytestmark = pytest.mark.live
 
@@ -36,17 +36,18 @@ def test_hot_functions_with_their_shares(running: subprocess.Popen[str]) -> None
 
 
 def test_sample_times_are_real_and_ordered(running: subprocess.Popen[str]) -> None:
-    """Times are seconds since the start, increasing, about 1/F apart for a busy thread."""
+    """Times are seconds since the start, increasing, within the time sampled; one busy thread gets
+    at most F samples a second (counted, not timed: a loaded machine only gives fewer)."""
     require_bcc()
     collector = BccCollector(Target.for_pid(running.pid), 99)
     collector.start()
-    group = collect(collector, 1.5)
+    group = collect_samples(collector, 60)
     times = group.profiles[0].times
-    assert times is not None and len(times) > 50
+    assert times is not None and len(times) >= 60
     assert list(times) == sorted(times)
-    assert 0 <= times[0] < 0.5 and times[-1] < 3.0
-    gaps = sorted(b - a for a, b in itertools.pairwise(times))
-    assert gaps[len(gaps) // 2] == pytest.approx(1 / 99, rel=0.3)
+    assert times[0] >= 0 and times[-1] <= collector.elapsed()
+    assert len(times) <= 99 * collector.elapsed() + 2, (len(times), collector.elapsed())
+    assert all(b > a for a, b in itertools.pairwise(times))  # one thread: never two samples at once
 
 
 def test_threads_started_before_attaching_are_all_sampled(workloads: dict[str, Path]) -> None:
@@ -59,7 +60,7 @@ def test_threads_started_before_attaching_are_all_sampled(workloads: dict[str, P
         assert len(workers) == 4
         collector = BccCollector(Target.for_pid(proc.pid), 199)
         collector.start()
-        group = collect(collector, 2.0)
+        group = collect_samples(collector, 200)  # counted: four busy threads share them, ~50 each
     finally:
         proc.kill()
         proc.wait()

@@ -180,11 +180,32 @@ def test_map_entry_of_a_running_thread_gives_only_its_pending_record() -> None:
     assert offcpu.entry_records(_entry(pending, 0, 2000, [0xD], []), 1000) == []
 
 
-def test_entry_layout_matches_the_collector() -> None:
-    """The map entry's record has room for both stacks of the collector's depth and the duration."""
+def test_entry_layout_matches_the_collector(tmp_path: Path) -> None:
+    """The offsets the Python side reads a map entry at are where a C compiler puts the fields of the
+    BPF program's own `struct offcpu_t` (compiled by gcc at the collector's MAX_FRAMES)."""
     from collectors.live.bcc_collector import MAX_FRAMES
 
-    assert offcpu._SLOTS == 2 * MAX_FRAMES + 1
+    match = re.search(r"struct offcpu_t \{.*?\n\};", offcpu.BPF_TEXT, re.S)
+    assert match is not None
+    source = tmp_path / "layout.c"
+    source.write_text(
+        "#include <stdio.h>\n#include <stddef.h>\n#include <stdint.h>\n"
+        "typedef uint64_t u64; typedef uint32_t u32; typedef int32_t s32;\n"
+        f"#define MAX_FRAMES {MAX_FRAMES}\n{match.group(0)}\n"
+        "int main(void) { printf(\"%zu %zu %zu %zu %zu %zu\\n\", offsetof(struct offcpu_t, klen),"
+        " offsetof(struct offcpu_t, ips), offsetof(struct offcpu_t, total), offsetof(struct offcpu_t, cur_klen),"
+        " offsetof(struct offcpu_t, cur_ips),"
+        " sizeof(struct offcpu_t)); return 0; }\n")
+    subprocess.run(["gcc", "-o", str(tmp_path / "layout"), str(source)], check=True, timeout=60)
+    got = subprocess.run([str(tmp_path / "layout")], capture_output=True, text=True, check=True, timeout=10)
+    klen, ips, total, cur_klen, cur_ips, size = map(int, got.stdout.split())
+    tail = offcpu._ENTRY_TAIL_START
+    assert (offcpu._KEY_START, offcpu._IPS_START, tail, offcpu._CUR_IPS_START) == (klen, ips, total, cur_ips)
+    assert offcpu._ENTRY_TAIL.unpack_from(bytes(i % 251 for i in range(tail + 24)), tail)[2:] == struct.unpack_from(
+        "<ii", bytes(i % 251 for i in range(tail + 24)), cur_klen)
+    assert size == offcpu._CUR_IPS_START + 2 * MAX_FRAMES * 8
+    pending = _record(7, 10, 11, [0xA] * MAX_FRAMES, [0xB] * MAX_FRAMES, 5)
+    assert len(pending) == total  # a full record with its duration fills the entry's record exactly
 
 
 def _stack(asm: BatchAssembler, *names: str) -> int:
@@ -457,7 +478,9 @@ def test_short_waits_are_sent_in_few_records_that_add_up(tmp_path: Path) -> None
         proc.kill()
         proc.wait()
     records = sum(p.sample_count for p in group.profiles if p.time_kind == OFF_CPU)
-    assert switches > 20_000, switches
+    # Counted, not timed: how fast the threads switch depends on the machine's load, so only enough
+    # switches for the comparison to mean something are required.
+    assert switches > 1_000, switches
     assert records < switches / 4, (records, switches)
     for tid in {p.tid for p in group.profiles}:
         wall = sum(p.total_weight() for p in group.profiles if p.tid == tid)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from collectors.live import bcc_collector, perf_collector
-from collectors.live.base import MAX_FREQUENCY, CollectorError, Target
+from collectors.live.base import CollectorError, Target
 from collectors.live.bcc_collector import BccCollector, executable_mappings, ring_pages
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -55,9 +55,13 @@ def test_start_refuses_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_rate_is_bounded() -> None:
-    """A rate outside 1..MAX_FREQUENCY Hz is refused."""
-    with pytest.raises(CollectorError, match="sampling rate"):
-        BccCollector(Target.all_processes(), MAX_FREQUENCY + 1)
+    """The documented range, 1 to 10,000 Hz (README), is accepted; 0 and 10,001 Hz are refused in one sentence."""
+    for hz in (1, 10_000):
+        assert BccCollector(Target.all_processes(), hz).frequency == hz
+    for hz in (0, 10_001):
+        with pytest.raises(CollectorError) as refused:
+            BccCollector(Target.all_processes(), hz)
+        assert str(refused.value) == f"the sampling rate must be 1 to 10000 Hz, not {hz}"
 
 
 def test_ring_buffer_is_a_power_of_two_pages() -> None:
@@ -73,15 +77,27 @@ def test_executable_mappings_of_this_process() -> None:
     assert any("python" in path for path in maps), list(maps)
 
 
-def test_record_usage_errors() -> None:
-    """`record` without a target, with two targets or with a bad output name is one line, exit 2."""
-    for args in (["-o", "x.json"], ["-a", "-p", "1", "-o", "x.json"], ["-a", "-o", "x.unknown"],
-                 ["-a", "-d", "0", "-o", "x.json"]):
-        r = subprocess.run([sys.executable, "-m", "tui.cli", "record", *args], capture_output=True, text=True,
-                           cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=60)
-        assert r.returncode == 2, (args, r.stderr)
-        assert "Traceback" not in r.stderr
-        assert r.stderr.strip().splitlines()[-1].startswith(("bpfscope", "usage:")) or "error:" in r.stderr
+RECORD_USAGE_ERRORS = {
+    ("-o", "x.json"): "bpfscope record: error: give exactly one of -p PID, -a or -- CMD ARGS...",
+    ("-a", "-p", "1", "-o", "x.json"): "bpfscope record: error: argument -p/--pid: not allowed with argument -a/--all",
+    ("-a", "-o", "x.unknown"): "bpfscope: cannot tell the output format from 'x.unknown': "
+                               "name it .speedscope.json, .folded or .pb.gz, or pass --to",
+    ("-a", "-d", "0", "-o", "x.json"): "bpfscope: -d must be a number of seconds above 0",
+    ("-a", "-F", "0", "-o", "x.json"): "bpfscope: the sampling rate must be 1 to 10000 Hz, not 0",
+    ("-a", "-F", "10001", "-o", "x.json"): "bpfscope: the sampling rate must be 1 to 10000 Hz, not 10001",
+}
+
+
+@pytest.mark.parametrize("args", sorted(RECORD_USAGE_ERRORS))
+def test_record_usage_errors(args: tuple[str, ...], tmp_path: Path) -> None:
+    """`record` without a target, with two targets, a bad output name, duration or rate: its exact
+    sentence on the last line of stderr, exit 2, no traceback, nothing written."""
+    r = subprocess.run([sys.executable, "-m", "tui.cli", "record", *args], capture_output=True, text=True,
+                       cwd=tmp_path, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=60)
+    assert r.returncode == 2, (args, r.stderr)
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1] == RECORD_USAGE_ERRORS[args]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_record_missing_pid() -> None:
