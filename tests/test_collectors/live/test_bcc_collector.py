@@ -162,12 +162,12 @@ def test_symbols_stay_readable_after_the_process_exits(workloads: dict[str, Path
     import bcc
 
     from collectors.live.batches import BatchAssembler
-    from collectors.live.bcc_collector import _Symbolizer
+    from collectors.live.symbols import Symbolizer
 
     exe = workloads["call_tree"]
     proc = start_workload(exe, "30")
     asm = BatchAssembler()
-    symbols = _Symbolizer(bcc, asm)
+    symbols = Symbolizer(bcc, asm)
     try:
         addresses = {name: _function_address(proc.pid, exe, name) for name in ("hot_a", "hot_b", "main")}
         symbols.load_modules(proc.pid)

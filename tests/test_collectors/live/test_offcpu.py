@@ -182,7 +182,7 @@ def test_map_entry_of_a_running_thread_gives_only_its_pending_record() -> None:
 
 def test_entry_layout_matches_the_collector() -> None:
     """The map entry's record has room for both stacks of the collector's depth and the duration."""
-    from collectors.live.bcc_collector import MAX_FRAMES
+    from collectors.live.records import MAX_FRAMES
 
     assert offcpu._SLOTS == 2 * MAX_FRAMES + 1
 
