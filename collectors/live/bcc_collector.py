@@ -45,6 +45,7 @@ from collectors.live.command import HeldCommand
 from collectors.live.records import FULL_RECORD, HEAD, KEY_START, MAX_FRAMES, SAMPLE_STRUCT, split_key
 from collectors.live.symbols import ProcessSymbols, Symbolizer
 from collectors.live.unwind.base import Unwinder
+from collectors.live.unwind.cfi import CfiUnwinder
 from collectors.live.unwind.frame_pointers import FramePointerUnwinder
 
 PROGRAM_NAME = "bpfscope_sample"
@@ -213,10 +214,10 @@ class BccCollector(Collector):
     def __init__(self, target: Target, frequency: int = DEFAULT_FREQUENCY, io: CommandIO | None = None,
                  off_cpu: bool = False, unwinder: Unwinder | None = None) -> None:
         """`off_cpu`: record where the target waits too (see `offcpu.py`), all in seconds;
-        `unwinder`: how user stacks are unwound (frame pointers by default)."""
+        `unwinder`: how user stacks are unwound (CFI, `.eh_frame`, by default)."""
         super().__init__(target, frequency, io)
         self.off_cpu = off_cpu
-        self.unwinder = unwinder if unwinder is not None else FramePointerUnwinder()
+        self.unwinder = unwinder if unwinder is not None else CfiUnwinder()
         self._bcc: Any = None
         self._bpf: Any = None
         self._counters: Any = None
@@ -275,6 +276,8 @@ class BccCollector(Collector):
         config[ct.c_int(0)] = ct.c_uint(1 if pid else 0)
         config[ct.c_int(1)] = ct.c_uint(1 if pid else 0)
         self._counters = b[b"counters"]
+        if pid and self._command is None:
+            self.unwinder.track(pid)  # its tables before the first sample (built once per file)
         b[b"samples"].open_ring_buffer(self._on_record)
         self.start_ns = time.monotonic_ns()
         if self.off_cpu:
