@@ -139,6 +139,9 @@ def status_text(run: LiveRun, paused: bool) -> str:
     name = f"{c.name} + off-CPU" if records_off_cpu(c) else c.name
     parts = [name, printable(target), f"{c.frequency} Hz", f"{st.samples} samples", f"{st.lost} lost",
              f"{c.elapsed():.1f} s", f"{st.unknown_share:.1%} [unknown]"]
+    whole = st.whole_text()
+    if whole:
+        parts.append(whole)
     if st.stack_errors:
         parts.append(f"{st.stack_errors} stack errors")
     if st.hint():

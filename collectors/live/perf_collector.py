@@ -1,8 +1,13 @@
 """The fallback collector: `perf record | perf script`, streamed and parsed as it comes.
 
-    perf record -F HZ -g -e cpu-clock -k CLOCK_MONOTONIC --sample-cpu -m PAGES
-                -D -1 --control fd:CTL,ACK (-p PID | -a) -o -
+    perf record -F HZ (--call-graph dwarf,8192 | -g) -e cpu-clock -k CLOCK_MONOTONIC
+                --sample-cpu -m PAGES -D -1 --control fd:CTL,ACK (-p PID | -a) -o -
       | stdbuf -oL perf script -F comm,pid,tid,cpu,time,ip,sym,dso --show-lost-events -i -
+
+With a target process, perf copies 8 KB of its user stack per sample and `perf script`
+unwinds it with the call-frame information (`--call-graph dwarf`): whole stacks without
+frame pointers, as the bcc collector's CFI unwinding gives (`call_graph`); with `-a` it
+follows frame pointers.
 
 perf starts with its events disabled and is told to enable them over its control pipe; its
 acknowledgement means sampling is on, and only then is a launched command let go. perf
@@ -133,16 +138,28 @@ class ScriptParser:
         return True
 
 
-def mmap_pages(frequency: int) -> int:
-    """perf record's buffer per CPU in pages (a power of two), one per 125 Hz.
+DWARF_STACK_BYTES = 8192
+"""User stack bytes perf copies per sample with `--call-graph dwarf` (perf's default)."""
+
+
+def call_graph(target_pid: int | None) -> list[str]:
+    """perf record's call-graph option: DWARF unwinding for one process and its children,
+    whose code (or at least libc's, on stock distributions) lacks frame pointers; frame
+    pointers for `-a`, where copying every process's stack would cost too much."""
+    return ["-g"] if target_pid is None else ["--call-graph", f"dwarf,{DWARF_STACK_BYTES}"]
+
+
+def mmap_pages(frequency: int, dwarf: bool = False) -> int:
+    """perf record's buffer per CPU in pages (a power of two), one per 125 Hz; with `dwarf`
+    (8 KB of stack a sample) one per 0.5 Hz, the same half second of data.
 
     perf record passes data on when a buffer is half full, so the buffer size is the delay:
     measured here with a process keeping two CPUs busy, 1 page at 99 Hz is about 0.5 s and
     8 pages at 999 Hz about 0.3 s, at 0.3 % and 1.6 % of a core for the whole pipeline;
     `--no-buffering` (a wake-up per sample) is 0.08 s but 14 % at 999 Hz.
     """
-    wanted = max(1, -(-frequency // 125))
-    return 1 << (wanted - 1).bit_length()
+    wanted = max(1, frequency * 2 if dwarf else -(-frequency // 125))
+    return min(1 << (wanted - 1).bit_length(), 4096)
 
 
 def perf_path() -> str | None:
@@ -211,6 +228,7 @@ class PerfCollector(Collector):
     def _spawn(self) -> None:
         perf = perf_path() or "perf"
         where = ["-a"] if self.pid is None else ["-p", str(self.pid)]
+        graph = call_graph(self.pid)
         ctl_r, ctl_w = os.pipe()
         ack_r, ack_w = os.pipe()
         # Kept open for the collector's life (closed in `_release`), so no `with`.
@@ -219,8 +237,8 @@ class PerfCollector(Collector):
         self._logs = [record_log, script_log]
         try:
             self._record = subprocess.Popen(
-                [perf, "record", "-F", str(self.frequency), "-g", "-e", self._event(), "-k", "CLOCK_MONOTONIC",
-                 "--sample-cpu", "-m", str(mmap_pages(self.frequency)), "-D", "-1",
+                [perf, "record", "-F", str(self.frequency), *graph, "-e", self._event(), "-k", "CLOCK_MONOTONIC",
+                 "--sample-cpu", "-m", str(mmap_pages(self.frequency, graph[0] != "-g")), "-D", "-1",
                  f"--control=fd:{ctl_r},{ack_w}", *where, "-o", "-"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=record_log, pass_fds=(ctl_r, ack_w),
             )

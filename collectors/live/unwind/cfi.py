@@ -223,7 +223,8 @@ class FileTable:
     def bias(self, start: int, offset: int) -> int | None:
         """What a mapping at `start` of the file at `offset` adds to the file's addresses."""
         for seg_offset, size, address in self.segments:
-            if seg_offset <= offset < seg_offset + max(size, 1):
+            # A segment is mapped from its page's start: lld puts them at offsets not page-aligned.
+            if seg_offset & ~0xFFF <= offset < seg_offset + max(size, 1):
                 return start - offset + seg_offset - address
         return None
 
