@@ -1,10 +1,10 @@
 """The fallback collector: `perf record | perf script`, streamed and parsed as it comes.
 
-    perf record -F HZ (--call-graph dwarf,8192 | -g) -e cpu-clock -k CLOCK_MONOTONIC
+    perf record -F HZ (--call-graph dwarf,16384 | -g) -e cpu-clock -k CLOCK_MONOTONIC
                 --sample-cpu -m PAGES -D -1 --control fd:CTL,ACK (-p PID | -a) -o -
       | stdbuf -oL perf script -F comm,pid,tid,cpu,time,ip,sym,dso --show-lost-events -i -
 
-With a target process, perf copies 8 KB of its user stack per sample and `perf script`
+With a target process, perf copies 16 KB of its user stack per sample and `perf script`
 unwinds it with the call-frame information (`--call-graph dwarf`): whole stacks without
 frame pointers, as the bcc collector's CFI unwinding gives (`call_graph`); with `-a` it
 follows frame pointers.
@@ -138,8 +138,9 @@ class ScriptParser:
         return True
 
 
-DWARF_STACK_BYTES = 8192
-"""User stack bytes perf copies per sample with `--call-graph dwarf` (perf's default)."""
+DWARF_STACK_BYTES = 16384
+"""User stack bytes perf copies per sample with `--call-graph dwarf` (twice perf's default: a
+single 8 KB buffer on the stack would end the stack there)."""
 
 
 def call_graph(target_pid: int | None) -> list[str]:
@@ -151,14 +152,14 @@ def call_graph(target_pid: int | None) -> list[str]:
 
 def mmap_pages(frequency: int, dwarf: bool = False) -> int:
     """perf record's buffer per CPU in pages (a power of two), one per 125 Hz; with `dwarf`
-    (8 KB of stack a sample) one per 0.5 Hz, the same half second of data.
+    (16 KB of stack a sample) one per 0.25 Hz, the same half second of data.
 
     perf record passes data on when a buffer is half full, so the buffer size is the delay:
     measured here with a process keeping two CPUs busy, 1 page at 99 Hz is about 0.5 s and
     8 pages at 999 Hz about 0.3 s, at 0.3 % and 1.6 % of a core for the whole pipeline;
     `--no-buffering` (a wake-up per sample) is 0.08 s but 14 % at 999 Hz.
     """
-    wanted = max(1, frequency * 2 if dwarf else -(-frequency // 125))
+    wanted = max(1, frequency * 4 if dwarf else -(-frequency // 125))
     return min(1 << (wanted - 1).bit_length(), 4096)
 
 

@@ -263,11 +263,58 @@ def test_perf_fallback_unwinds_with_dwarf(programs: dict[str, Path]) -> None:
         assert reason is None, reason
         collector = PerfCollector(target, 199)
         collector.start()
-        group = collect(collector, 4.0)
+        began = time.monotonic()
+        while collector.stats.samples < 400 and time.monotonic() - began < MAX_SECONDS:
+            collector.wait(0.5)
+        group = collect(collector, 0)
     finally:
         target_proc.kill()
         target_proc.wait()
     stacks = [names for names, _t in user_stacks(group)]
-    assert len(stacks) > 200
+    assert len(stacks) >= 300
     assert whole_share(stacks) >= 0.99, Counter(s[0] for s in stacks).most_common(3)
     assert sum("main" in s and "work" in s for s in stacks) / len(stacks) >= 0.99
+
+
+def _break_fde(exe: Path, function: str, out: Path) -> Path:
+    """A copy of `exe` whose FDE for `function` says CFA = rsp + 0: a rule under which the
+    stack pointer never moves up (what a loop in hostile CFI comes to)."""
+    from elftools.dwarf.callframe import FDE
+    from elftools.elf.elffile import ELFFile
+
+    data = bytearray(exe.read_bytes())
+    with open(exe, "rb") as f:
+        elf = ELFFile(f)
+        address = next(s["st_value"] for s in elf.get_section_by_name(".symtab").iter_symbols()
+                       if s.name == function)
+        section = elf.get_section_by_name(".eh_frame")
+        fde = next(e for e in elf.get_dwarf_info().EH_CFI_entries()
+                   if isinstance(e, FDE) and e.header["initial_location"] == address)
+        at = section["sh_offset"] + fde.offset + 17  # length, CIE pointer, start, range, augmentation size
+        end = section["sh_offset"] + fde.offset + 4 + fde.header["length"]
+    data[at:end] = bytes([0x0C, 0x07, 0x00]) + bytes(end - at - 3)  # DW_CFA_def_cfa rsp, 0; nops
+    out.write_bytes(bytes(data))
+    out.chmod(0o755)
+    return out
+
+
+def test_hostile_cfi_cuts_only_its_own_stacks(programs: dict[str, Path], tmp_path: Path) -> None:
+    """A program whose CFI for `fib` is broken: the stacks in fib are cut there and counted
+    as cut; every other stack of the same process stays whole."""
+    require_bcc()
+    exe = _break_fde(programs["nofp"], "fib", tmp_path / "nofp-broken")
+    proc = start_workload(exe, LIFE)
+    try:
+        collector = BccCollector(Target.for_pid(proc.pid), FREQUENCY, unwinder=CfiUnwinder(None))
+        collector.start()
+        group = collect(collector, 3.0)
+    finally:
+        proc.kill()
+        proc.wait()
+    stacks = [names for names, _t in user_stacks(group)]
+    in_fib = [s for s in stacks if "fib" in s]
+    others = [s for s in stacks if "fib" not in s]
+    assert len(in_fib) > 100 and len(others) > 100, (len(in_fib), len(others))
+    assert whole_share(in_fib) == 0.0
+    assert whole_share(others) >= 0.99
+    assert collector.stats.truncated_stacks >= len(in_fib)
