@@ -52,7 +52,7 @@ def test_sample_times_are_real_and_ordered(running: subprocess.Popen[str]) -> No
 def test_threads_started_before_attaching_are_all_sampled(workloads: dict[str, Path]) -> None:
     """Every thread of a process whose threads exist before sampling starts gets samples."""
     require_bcc()
-    proc = start_workload(workloads["threads"], "30", "4")
+    proc = start_workload(workloads["threads"], "300", "4")
     try:
         tids = thread_ids(proc.pid)
         workers = tids - {proc.pid}

@@ -46,7 +46,7 @@ def test_worker_wakeups_per_second(workloads: dict[str, Path], frequency: int, m
     """Sampling two busy threads, the worker wakes up at most `most` times a second (10 before
     the drain followed the rate) and the slower drain loses no sample."""
     require_bcc()
-    proc = start_workload(workloads["threads"], "30", "2")
+    proc = start_workload(workloads["threads"], "300", "2")
     try:
         collector = BccCollector(Target.for_pid(proc.pid), frequency)
         collector.start()
