@@ -55,6 +55,8 @@ EARLY_DRAIN_INTERVAL = 0.02
 EARLY_SECONDS = 1.0
 MAPS_CHECK_INTERVAL = 2.0
 """How often the target's mappings are compared for new modules, after the first seconds."""
+TABLES_TIMEOUT = 60.0
+"""Longest wait at start for a PID target's unwind tables (later ones come while sampling)."""
 CHILD_DRAIN_INTERVAL = 0.1
 CHILD_SECONDS = 2.0
 """After a new child of the target shows up, the ring is drained every 0.1 s for 2 s: a
@@ -277,7 +279,9 @@ class BccCollector(Collector):
         config[ct.c_int(1)] = ct.c_uint(1 if pid else 0)
         self._counters = b[b"counters"]
         if pid and self._command is None:
-            self.unwinder.track(pid)  # its tables before the first sample (built once per file)
+            # Its tables before the first sample (built once per file, then cached on disk).
+            self.unwinder.track(pid)
+            self.unwinder.ready(TABLES_TIMEOUT)
         b[b"samples"].open_ring_buffer(self._on_record)
         self.start_ns = time.monotonic_ns()
         if self.off_cpu:

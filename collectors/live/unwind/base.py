@@ -42,6 +42,10 @@ class Unwinder(ABC):
     def track(self, pid: int) -> None:  # noqa: B027 (an optional hook)
         """`pid`'s mappings were (re)read: prepare the BPF side for any new ones (worker thread)."""
 
+    def ready(self, timeout: float) -> bool:
+        """Wait (at most `timeout` seconds) until what `track` started is in place; False if not yet."""
+        return True
+
     def user_stack(self, pid: int, raw: RawStacks) -> UserStack:
         """The native user stack of a record (by default its addresses as written)."""
         return UserStack(raw.user)

@@ -27,8 +27,10 @@ from __future__ import annotations
 import contextlib
 import ctypes as ct
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -262,8 +264,15 @@ class CfiUnwinder(Unwinder):
         self._counters: Any = None
         self._next_row = 0
         self._tables: dict[_FileKey, FileTable] = {}
+        self._building: set[_FileKey] = set()
+        """Files whose tables the builder thread is making."""
         self._seen: dict[int, frozenset[tuple[int, int, int, str]]] = {}
-        """Per process: its executable file mappings when last loaded."""
+        """Per process: its executable file mappings when last read."""
+        self._spans: dict[int, dict[tuple[int, int, int], _FileKey]] = {}
+        """Per process: (start, end, file offset) of each executable file mapping -> its file."""
+        self._lock = threading.Condition()
+        self._queue: queue.SimpleQueue[dict[_FileKey, int] | None] = queue.SimpleQueue()
+        self._builder: threading.Thread | None = None
 
     def program_text(self) -> str:
         consts = {
@@ -282,6 +291,8 @@ class CfiUnwinder(Unwinder):
         self._rows = bpf[b"cfi_rows"]
         self._processes = bpf[b"cfi_processes"]
         self._counters = bpf[b"cfi_counters"]
+        self._builder = threading.Thread(target=self._build_loop, name="bpfscope-cfi", daemon=True)
+        self._builder.start()
 
     def counters(self) -> tuple[int, int, int]:
         """(user stacks walked, ended at a thread's outermost frame, cut short)."""
@@ -293,17 +304,53 @@ class CfiUnwinder(Unwinder):
     # --- processes ----------------------------------------------------------------------
 
     def track(self, pid: int) -> None:
+        """Read `pid`'s executable mappings and point the BPF side at their tables: known
+        files at once, new ones when the builder thread has made them (their files are
+        opened now, while the process lives, and built off this thread, which drains the
+        ring and must see short-lived children in time)."""
         mappings = _file_mappings(pid)
         if not mappings or self._processes is None:
             return
         current = frozenset(mappings)
         if self._seen.get(pid) == current:
             return
-        tables = self._tables_for(pid, mappings)
+        spans: dict[tuple[int, int, int], _FileKey] = {}
+        new: dict[_FileKey, int] = {}
+        for start, end, offset, path in mappings:
+            try:
+                fd = open_mapped_file(pid, start, end, path)
+            except (TargetFileError, OSError):
+                continue
+            st = os.fstat(fd)
+            key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+            spans[(start, end, offset)] = key
+            with self._lock:
+                known = key in self._tables or key in self._building
+            if known or key in new:
+                os.close(fd)
+            else:
+                new[key] = fd
+        with self._lock:
+            self._seen[pid] = current
+            self._spans[pid] = spans
+            self._building.update(new)
+            self._write_process(pid)
+        if new:
+            self._queue.put(new)
+
+    def ready(self, timeout: float) -> bool:
+        """Wait until the tables `track` asked for are built and loaded (at most `timeout`)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: not self._building, timeout)
+
+    def _write_process(self, pid: int) -> None:
+        """Write `pid`'s sorted mapping list with the tables known now (lock held)."""
+        if self._processes is None:
+            return
         entry = _Process()
         n = 0
-        for start, end, offset, _path in sorted(mappings):
-            table = tables.get((start, end))
+        for (start, end, offset), key in sorted(self._spans.get(pid, {}).items()):
+            table = self._tables.get(key)
             if table is None or not table.count or n == MAX_MAPPINGS:
                 continue
             bias = table.bias(start, offset)
@@ -313,50 +360,46 @@ class CfiUnwinder(Unwinder):
             n += 1
         entry.count = n
         self._processes[ct.c_uint32(pid)] = entry
-        self._seen[pid] = current
 
     def forget(self, pid: int) -> None:
-        self._seen.pop(pid, None)
-        if self._processes is not None:
-            with contextlib.suppress(KeyError):
-                del self._processes[ct.c_uint32(pid)]
+        with self._lock:
+            self._seen.pop(pid, None)
+            self._spans.pop(pid, None)
+            if self._processes is not None:
+                with contextlib.suppress(KeyError):
+                    del self._processes[ct.c_uint32(pid)]
 
     def close(self) -> None:
-        self._rows = self._processes = self._counters = None
-        self._seen.clear()
+        with self._lock:
+            self._rows = self._processes = self._counters = None
+            self._seen.clear()
+            self._spans.clear()
+        self._queue.put(None)
+        if self._builder is not None:
+            self._builder.join(5.0)
 
     # --- tables -------------------------------------------------------------------------
 
-    def _tables_for(self, pid: int, mappings: list[tuple[int, int, int, str]]) -> dict[tuple[int, int], FileTable]:
-        """The table of each mapping's file, building the new ones (in one child process)."""
-        out: dict[tuple[int, int], FileTable] = {}
-        pending: dict[_FileKey, tuple[int, list[tuple[int, int]]]] = {}
-        try:
-            for start, end, _offset, path in mappings:
-                try:
-                    fd = open_mapped_file(pid, start, end, path)
-                except (TargetFileError, OSError):
-                    continue
-                st = os.fstat(fd)
-                key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
-                table = self._tables.get(key)
-                if table is not None:
-                    out[(start, end)] = table
+    def _build_loop(self) -> None:
+        """The builder thread: tables for the files `track` opened, then the processes using them."""
+        while True:
+            files = self._queue.get()
+            if files is None:
+                return
+            try:
+                tables = self._build({key: (fd, []) for key, fd in files.items()})
+            except Exception:  # a bug of ours must not leave `ready` waiting
+                tables = {key: _NO_TABLE for key in files}
+            finally:
+                for fd in files.values():
                     os.close(fd)
-                elif key in pending:
-                    pending[key][1].append((start, end))
-                    os.close(fd)
-                else:
-                    pending[key] = (fd, [(start, end)])
-            if pending:
-                for key, table in self._build(pending).items():
-                    self._tables[key] = table
-                    for span in pending[key][1]:
-                        out[span] = table
-        finally:
-            for fd, _spans in pending.values():
-                os.close(fd)
-        return out
+            with self._lock:
+                self._tables.update(tables)
+                self._building.difference_update(files)
+                for pid, spans in self._spans.items():
+                    if not files.keys().isdisjoint(spans.values()):
+                        self._write_process(pid)
+                self._lock.notify_all()
 
     def _build(self, pending: dict[_FileKey, tuple[int, list[tuple[int, int]]]]) -> dict[_FileKey, FileTable]:
         results: dict[_FileKey, bytes | None] = {}

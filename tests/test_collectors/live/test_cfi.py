@@ -24,11 +24,11 @@ from tests.test_collectors.live.conftest import require_bcc, start_workload
 from tests.test_collectors.live.helpers import collect
 
 FREQUENCY = 999
-SAMPLES = 10_000
-"""Samples each sampler takes for the comparison with perf: the two agree within 2 points
-by more than 3 standard deviations of sampling noise (at most 0.63 points for a share of
-50 %)."""
-MAX_SECONDS = 150.0
+SAMPLES = 12_000
+"""Samples bpfscope takes once perf runs, for the comparison; at least 10,000 of each
+sampler's fall in the window both sampled, where the two agree within 2 points by more than
+3 standard deviations of sampling noise (at most 0.63 points for a share of 50 %)."""
+MAX_SECONDS = 240.0
 LIFE = "900"
 """Seconds a target runs (killed when the test ends): compiling the BPF program takes tens
 of seconds on a busy machine."""
@@ -76,25 +76,31 @@ def totals(stacks: list[list[str]], functions: set[str]) -> dict[str, float]:
     return {f: counts[f] / len(stacks) for f in functions}
 
 
-def perf_stacks(data: Path) -> list[list[str]]:
-    """User stacks (root first) from `perf script` on a `--call-graph dwarf` recording."""
-    text = subprocess.run(["perf", "script", "-i", str(data), "-F", "ip,sym,dso", "--no-inline"],
+def perf_stacks(data: Path) -> list[tuple[list[str], float]]:
+    """User stacks (root first) and CLOCK_MONOTONIC times from `perf script` on a
+    `--call-graph dwarf` recording made with `-k CLOCK_MONOTONIC`."""
+    text = subprocess.run(["perf", "script", "-i", str(data), "-F", "time,ip,sym,dso", "--no-inline"],
                           capture_output=True, text=True, check=True).stdout
-    stacks: list[list[str]] = []
+    stacks: list[tuple[list[str], float]] = []
     for block in text.split("\n\n"):
+        lines = block.strip("\n").splitlines()
+        if not lines:
+            continue
+        head = re.match(r"^\s*(\d+\.\d+):", lines[0])
         names = []
-        for line in block.splitlines():
+        for line in lines[1:]:
             m = re.match(r"^\s+[0-9a-f]+ (.*) \((.*)\)$", line)
             if m and not m.group(2).startswith("[kernel"):
                 names.append(m.group(1))
-        if names:
-            stacks.append(names[::-1])
+        if head and names:
+            stacks.append((names[::-1], float(head.group(1))))
     return stacks
 
 
 def sample_both(exe: Path, cache_dir: Path, tmp_path: Path) -> tuple[list[list[str]], list[list[str]]]:
-    """bpfscope (CFI) and perf (DWARF) sampling the same run of `exe` at the same time, until
-    bpfscope has SAMPLES samples."""
+    """bpfscope (CFI) and perf (DWARF) sampling the same run of `exe` until bpfscope has
+    SAMPLES samples; each one's stacks from the time both were sampling (a busy machine
+    shifts a program's shares over time: the same window makes the comparison fair)."""
     require_bcc()
     proc = start_workload(exe, LIFE)
     try:
@@ -102,11 +108,11 @@ def sample_both(exe: Path, cache_dir: Path, tmp_path: Path) -> tuple[list[list[s
         collector.start()
         data = tmp_path / "perf.data"
         perf = subprocess.Popen(["perf", "record", "-q", "-F", str(FREQUENCY), "-e", "cpu-clock",
-                                 "--call-graph", "dwarf,65528", "-p", str(proc.pid), "-o", str(data)],
-                                stdout=subprocess.DEVNULL)
-        began = time.monotonic()
+                                 "-k", "CLOCK_MONOTONIC", "--call-graph", "dwarf,65528", "-p", str(proc.pid),
+                                 "-o", str(data)], stdout=subprocess.DEVNULL)
+        began, before = time.monotonic(), collector.stats.samples
         try:
-            while collector.stats.samples < SAMPLES and time.monotonic() - began < MAX_SECONDS:
+            while collector.stats.samples - before < SAMPLES and time.monotonic() - began < MAX_SECONDS:
                 collector.wait(0.5)
         finally:
             perf.send_signal(signal.SIGINT)
@@ -115,13 +121,17 @@ def sample_both(exe: Path, cache_dir: Path, tmp_path: Path) -> tuple[list[list[s
     finally:
         proc.kill()
         proc.wait()
-    ours = [names for names, _t in user_stacks(group)]
-    return ours, perf_stacks(data)
+    theirs = perf_stacks(data)
+    start = collector.start_ns / 1e9
+    ours = [(names, start + t) for names, t in user_stacks(group)]
+    first = max(ours[0][1], theirs[0][1]) if ours and theirs else 0.0
+    last = min(ours[-1][1], theirs[-1][1]) if ours and theirs else 0.0
+    return ([n for n, t in ours if first <= t <= last], [n for n, t in theirs if first <= t <= last])
 
 
 def check_against_perf(ours: list[list[str]], theirs: list[list[str]], functions: set[str],
                        work: str = "work") -> None:
-    assert len(ours) >= SAMPLES * 0.9 and len(theirs) >= SAMPLES * 0.9, (len(ours), len(theirs))
+    assert len(ours) >= 10_000 and len(theirs) >= 10_000, (len(ours), len(theirs))
     assert whole_share(ours) >= 0.99, Counter(s[0] for s in ours).most_common(5)
     assert sum("main" in map(normalize, s) for s in ours) / len(ours) >= 0.99
     a, b = totals(ours, functions), totals(theirs, functions)
