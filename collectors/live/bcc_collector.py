@@ -200,6 +200,16 @@ def _compile(bcc: Any, text: str) -> Any:
             os.close(saved)
 
 
+def _load(bcc: Any, b: Any) -> None:
+    """Load (verify) the sampling program now, with the start-up costs: the CFI unwinder's
+    loops take the verifier a second or more, which must not delay the first sample."""
+    try:
+        b.load_func(PROGRAM_NAME.encode(), bcc.BPF.PERF_EVENT)
+    except Exception as e:
+        raise CollectorError(f"the kernel refused the BPF program ({e}); "
+                             "check that the kernel headers match the running kernel") from None
+
+
 def _first_error(log: str) -> str | None:
     """clang's first `file:line:col: error: ...` line, if any."""
     for line in log.splitlines():
@@ -254,8 +264,9 @@ class BccCollector(Collector):
             self._pacer = offcpu.DrainPacer(ring_bytes, self.drain_interval)
         began = time.monotonic()
         self._bpf = _compile(bcc, program_text(self.frequency, cpus, self.off_cpu, self.unwinder))
-        self.compile_seconds = time.monotonic() - began
         try:
+            _load(bcc, self._bpf)
+            self.compile_seconds = time.monotonic() - began
             # bcc reads the kernel's symbol table (about 15 MB, 0.1 s of CPU) at its first
             # lookup: done here, with the start-up costs, rather than at the first kernel
             # frame, which may come well into sampling.
