@@ -2,7 +2,7 @@
 
     perf record -F HZ (--call-graph dwarf,16384 | -g) -e cpu-clock -k CLOCK_MONOTONIC
                 --sample-cpu -m PAGES -D -1 --control fd:CTL,ACK (-p PID | -a) -o -
-      | stdbuf -oL perf script -F comm,pid,tid,cpu,time,ip,sym,dso --show-lost-events -i -
+      | stdbuf -oL perf script -F comm,pid,tid,cpu,time,ip,sym,dso --show-lost-events --no-inline -i -
 
 With a target process, perf copies 16 KB of its user stack per sample and `perf script`
 unwinds it with the call-frame information (`--call-graph dwarf`): whole stacks without
@@ -49,6 +49,7 @@ SCRIPT_FIELDS = "comm,pid,tid,cpu,time,ip,sym,dso"
 FLUSH_INTERVAL = 0.1
 ENABLE_TIMEOUT = 15.0
 STOP_TIMEOUT = 5.0
+DWARF_STOP_TIMEOUT = 30.0
 
 # `comm PID/TID [CPU] SECONDS:` (comm is right-aligned and may contain spaces).
 _HEADER = re.compile(rb"^\s*(.*?)\s+(\d+)/(\d+)\s+\[(\d+)\]\s+(\d+\.\d+):")
@@ -203,6 +204,7 @@ class PerfCollector(Collector):
         self._reader: threading.Thread | None = None
         self._asm = BatchAssembler()
         self._lost = 0
+        self._dwarf = False
 
     def start(self) -> None:
         reason = perf_unavailable_reason(self.target)
@@ -230,6 +232,7 @@ class PerfCollector(Collector):
         perf = perf_path() or "perf"
         where = ["-a"] if self.pid is None else ["-p", str(self.pid)]
         graph = call_graph(self.pid)
+        self._dwarf = graph[0] != "-g"
         ctl_r, ctl_w = os.pipe()
         ack_r, ack_w = os.pipe()
         # Kept open for the collector's life (closed in `_release`), so no `with`.
@@ -244,7 +247,9 @@ class PerfCollector(Collector):
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=record_log, pass_fds=(ctl_r, ack_w),
             )
             stdbuf = shutil.which("stdbuf")
-            script = [perf, "script", "-F", SCRIPT_FIELDS, "--show-lost-events", "-i", "-"]
+            # --no-inline: with DWARF stacks perf script would otherwise run addr2line on each
+            # file for inlined frames, which fails for a file only in the target's namespace.
+            script = [perf, "script", "-F", SCRIPT_FIELDS, "--show-lost-events", "--no-inline", "-i", "-"]
             assert self._record.stdout is not None
             self._script = subprocess.Popen(
                 [stdbuf, "-oL", *script] if stdbuf else script,
@@ -320,7 +325,8 @@ class PerfCollector(Collector):
                 record.send_signal(signal.SIGINT)
         reader = self._reader
         if reader is not None and reader is not threading.current_thread():
-            reader.join(STOP_TIMEOUT)
+            # perf script unwinds DWARF samples as they come: slower, so its tail takes longer.
+            reader.join(DWARF_STOP_TIMEOUT if self._dwarf else STOP_TIMEOUT)
         self._release()
         if reader is not None and reader is not threading.current_thread():
             reader.join(STOP_TIMEOUT)
