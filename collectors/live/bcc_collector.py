@@ -226,10 +226,16 @@ class BccCollector(Collector):
     def __init__(self, target: Target, frequency: int = DEFAULT_FREQUENCY, io: CommandIO | None = None,
                  off_cpu: bool = False, unwinder: Unwinder | None = None) -> None:
         """`off_cpu`: record where the target waits too (see `offcpu.py`), all in seconds;
-        `unwinder`: how user stacks are unwound (CFI, `.eh_frame`, by default)."""
+        `unwinder`: how user stacks are unwound (by default CFI, `.eh_frame`, for a target
+        process, frame pointers for all processes)."""
         super().__init__(target, frequency, io)
         self.off_cpu = off_cpu
-        self.unwinder = unwinder if unwinder is not None else CfiUnwinder()
+        if unwinder is None:
+            # CFI tables are made for the target and its children; sampling every process
+            # follows frame pointers (and skips verifying the CFI loops).
+            targeted = target.pid is not None or bool(target.command)
+            unwinder = CfiUnwinder() if targeted else FramePointerUnwinder()
+        self.unwinder = unwinder
         self._bcc: Any = None
         self._bpf: Any = None
         self._counters: Any = None
