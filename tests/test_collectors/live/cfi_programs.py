@@ -170,6 +170,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 static mut SINK: u64 = 0;
+static DEPTH: u32 = 22;
 
 #[inline(never)]
 fn fib(n: u32) -> u64 { if n < 2 { n as u64 } else { fib(n - 1) + fib(n - 2) } }
@@ -179,16 +180,17 @@ fn sorter(mut seed: u32) -> u64 {
     let mut v: Vec<u32> = (0..2000)
         .map(|_| { seed = seed.wrapping_mul(1103515245).wrapping_add(12345); seed })
         .collect();
-    v.sort_unstable_by(|a, b| std::hint::black_box(a).cmp(b));
+    v.sort_unstable_by(|a, b| a.cmp(b));
     v[0] as u64
 }
 
 #[inline(never)]
 fn work() {
     unsafe {
-        SINK = SINK.wrapping_add(fib(std::hint::black_box(22)));
+        // Volatile (rustc 1.63, Debian 12's, has no black_box): no constant folding, no tail call.
+        SINK = SINK.wrapping_add(fib(std::ptr::read_volatile(&DEPTH)));
         SINK = SINK.wrapping_add(sorter(SINK as u32));
-        SINK = std::hint::black_box(SINK).wrapping_add(1);
+        std::ptr::write_volatile(&mut SINK, std::ptr::read_volatile(&SINK).wrapping_add(1));
     }
 }
 
