@@ -6,7 +6,9 @@ made once into build/bench/ and reused. Each measurement runs in a fresh subproc
 peak RSS is that of the measured work alone. `live` is `bench/live_bench.py`: the live
 collectors' CPU, compile time and memory per sample while profiling a busy process;
 `live_tui` is `bench/live_tui_bench.py`: key latency in the live TUI at 999 Hz; `long_session`
-is `bench/long_session.py`: memory and rebuild times over minutes of sampling.
+is `bench/long_session.py`: memory and rebuild times over minutes of sampling; `cfi` is
+`bench/cfi_bench.py`: CFI unwinding's table build cost and bcc's CPU on a target without
+frame pointers.
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ def main() -> None:
     results["read_speedscope_100k"] = run_py(READ, str(ss))
     results["tui_100k"] = run_script("tui_bench.py", str(src))
     results["live"] = run_script("live_bench.py")
+    results["cfi"] = run_script("cfi_bench.py")
     results["live_tui"] = run_script("live_tui_bench.py")
     results["long_session"] = run_script("long_session.py")  # LONG_SECONDS (default 120) sets its length
     results["targets"] = {

@@ -8,7 +8,7 @@
 # line and the script goes on: it never fails the whole set-up for one missing piece.
 set -uo pipefail
 
-WANTED=(python3-bpfcc bpfcc-tools linux-perf bpftool tmux golang-go)
+WANTED=(python3-bpfcc bpfcc-tools linux-perf bpftool tmux golang-go gcc g++ binutils rustc)
 
 say() { printf 'setup-system: %s\n' "$*"; }
 

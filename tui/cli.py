@@ -397,7 +397,8 @@ def _record(args: list[str]) -> int:
         raise UsageError(f"{ns.output}: cannot write it ({e.strerror or e})") from None
     threads = len({p.tid if p.tid is not None else id(p) for p in group.profiles if p.sample_count})
     print(f"bpfscope: wrote {stats.samples} samples of {threads} thread{'' if threads == 1 else 's'} to {ns.output} "
-          f"({stats.lost} lost, {stats.stack_errors} stack errors, {stats.unknown_share:.1%} [unknown] frames)",
+          f"({stats.lost} lost, {stats.stack_errors} stack errors, {stats.unknown_share:.1%} [unknown] frames"
+          + (f", {stats.whole_text()}: reach the thread's entry point)" if stats.user_stacks else ")"),
           file=sys.stderr)
     hint = stats.hint()
     if hint:

@@ -181,6 +181,9 @@ def status_fields(run: LiveRun, paused: bool) -> list[tuple[int, str]]:
     fields = [(6, name), (3, printable(target)), (7, f"{c.frequency} Hz"), (2, f"{st.samples} samples")]
     fields.append((4 if st.lost else 9, f"{st.lost} lost"))
     fields += [(5, f"{c.elapsed():.1f} s"), (8, f"{st.unknown_share:.1%} [unknown]")]
+    whole = st.whole_text()
+    if whole:
+        fields.append((4, whole))
     if st.stack_errors:
         fields.append((5, f"{st.stack_errors} stack errors"))
     if st.hint():

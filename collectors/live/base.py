@@ -121,6 +121,15 @@ class CollectorStats:
     def truncated_share(self) -> float:
         return self.truncated_stacks / self.user_stacks if self.user_stacks else 0.0
 
+    @property
+    def whole_share(self) -> float:
+        """Of the user stacks, the share that reach a thread's entry point (whole stacks)."""
+        return 1.0 - self.truncated_share if self.user_stacks else 0.0
+
+    def whole_text(self) -> str | None:
+        """`99.9% whole stacks`, once there are user stacks."""
+        return f"{self.whole_share:.1%} whole stacks" if self.user_stacks else None
+
     def hint(self) -> str | None:
         """Advice when many stacks are cut short, else None."""
         if self.user_stacks < 20 or self.truncated_share < 0.2:

@@ -10,30 +10,18 @@ modules in one wake-up, every quarter of the time the ring takes to fill with fu
 records, at most 0.5 s (2 wake-ups a second at 99 Hz, 4 at 999 Hz on 2 CPUs; every 20 ms
 in a launched command's first second, so that a command that exits at once is still seen
 alive, and every 0.1 s for 2 s after a new child shows up, as more usually follow). It
-resolves symbols as records arrive, because a process's symbols are gone with it:
-
-- user addresses through bcc's per-process symbol cache, made with eager symbol loading so
-  that names stay readable after the process exits; for the target process the cache is
-  filled with every executable mapping as soon as it appears (and again after `dlopen` or
-  `exec`), JIT maps (`/tmp/perf-PID.map`, which bcc reads itself) included;
-- kernel addresses through bcc's kallsyms table, the frame's file naming the module
-  (`[nf_tables]`, as perf names it) when /proc/kallsyms places the address in one;
-- return addresses (every frame but the leaf) looked up at `addr - 1`, so that a call
-  that ends a function is charged to the caller;
-- an address without a symbol becomes `module+0xoffset` when bcc knows the module and
-  `[unknown]` when not, never dropped.
+resolves symbols as records arrive (`symbols.py`), because a process's symbols are gone
+with it. The record layout is in `records.py`; how user stacks are unwound (the piece of
+the program that fills a record's user addresses) is an `Unwinder` (`unwind/`).
 
 This is the only module that imports bcc, and only when a collector starts.
 """
 
 from __future__ import annotations
 
-import bisect
-import contextlib
 import ctypes as ct
 import importlib.util
 import os
-import struct
 import tempfile
 import threading
 import time
@@ -54,50 +42,31 @@ from collectors.live.base import (
 )
 from collectors.live.batches import BatchAssembler
 from collectors.live.command import HeldCommand
-from collectors.profile import Frame, FrameKind
+from collectors.live.records import FULL_RECORD, HEAD, KEY_START, MAX_FRAMES, SAMPLE_STRUCT, split_key
+from collectors.live.symbols import ProcessSymbols, Symbolizer
+from collectors.live.unwind.base import Unwinder
+from collectors.live.unwind.cfi import CfiUnwinder
+from collectors.live.unwind.frame_pointers import FramePointerUnwinder
 
-MAX_FRAMES = 127
 PROGRAM_NAME = "bpfscope_sample"
 """The BPF program's name as `bpftool prog show` lists it."""
-KERNEL_FILE = "[kernel.kallsyms]"
 
 EARLY_DRAIN_INTERVAL = 0.02
 EARLY_SECONDS = 1.0
 MAPS_CHECK_INTERVAL = 2.0
 """How often the target's mappings are compared for new modules, after the first seconds."""
+TABLES_TIMEOUT = 60.0
+"""Longest wait at start for a PID target's unwind tables (later ones come while sampling)."""
 CHILD_DRAIN_INTERVAL = 0.1
 CHILD_SECONDS = 2.0
 """After a new child of the target shows up, the ring is drained every 0.1 s for 2 s: a
 program that starts one short child (`make`, a shell script) usually starts more, and a
 child's modules can only be read while it lives."""
-REFRESH_INTERVAL = 1.0
-"""Least time between two re-reads of a process's modules prompted by unknown addresses."""
-EVICT_INTERVAL = 10.0
-
-# struct sample_t below: ts, pid, tid, cpu, pad, comm[16], klen, ulen, then the addresses;
-# `pad` is the kind of record (0; off-CPU records, see offcpu.py, have 1).
-_HEAD = struct.Struct("<QII4xI16s")
-_LENS = struct.Struct("<ii")
-_KEY_START = _HEAD.size
-_IPS_START = _KEY_START + _LENS.size
-
 BPF_TEXT = r"""
 #include <uapi/linux/bpf_perf_event.h>
 
 #define MAX_FRAMES __MAX_FRAMES__
-
-struct sample_t {
-    u64 ts;
-    u32 pid;
-    u32 tid;
-    u32 cpu;
-    u32 pad;
-    char comm[16];
-    s32 klen;
-    s32 ulen;
-    u64 ips[2 * MAX_FRAMES];
-};
-
+__SAMPLE_STRUCT__
 BPF_RINGBUF_OUTPUT(samples, __PAGES__);
 /* config[0]: 0 = every process, 1 = the processes in `targets`;
    config[1]: 1 = processes forked by a target become targets (its children, as perf's inherit). */
@@ -105,7 +74,7 @@ BPF_ARRAY(config, u32, 2);
 BPF_HASH(targets, u32, u8, 65536);
 BPF_ARRAY(counters, u64, 1);
 BPF_PERCPU_ARRAY(scratch, struct sample_t, 1);
-
+__UNWINDER__
 TRACEPOINT_PROBE(sched, sched_process_fork) {
     u32 one = 1;
     u32 *follow = config.lookup(&one);
@@ -150,7 +119,7 @@ int __NAME__(struct bpf_perf_event_data *ctx) {
     long k = bpf_get_stack(ctx, s->ips, MAX_FRAMES * 8, 0);
     s->klen = k;
     u32 nk = k > 0 ? ((u32)k / 8) & 127 : 0;
-    long u = bpf_get_stack(ctx, &s->ips[nk], MAX_FRAMES * 8, BPF_F_USER_STACK);
+    long u = unwind_user(ctx, &s->ips[nk]);
     s->ulen = u;
     u32 nu = u > 0 ? ((u32)u / 8) & 127 : 0;
     u32 size = offsetof(struct sample_t, ips) + (nk + nu) * 8;
@@ -163,13 +132,9 @@ int __NAME__(struct bpf_perf_event_data *ctx) {
 """
 
 
-_FULL_RECORD = 8 + _IPS_START + 2 * MAX_FRAMES * 8
-"""Ring bytes of a sample with two full stacks (the ring adds an 8-byte header)."""
-
-
 def ring_pages(frequency: int, cpus: int) -> int:
     """Ring buffer pages for a second of full-size records on every CPU (a power of two)."""
-    wanted = max(256, frequency * cpus * _FULL_RECORD // 4096)
+    wanted = max(256, frequency * cpus * FULL_RECORD // 4096)
     pages = 1 << (wanted - 1).bit_length()
     return min(pages, 16384)
 
@@ -177,14 +142,17 @@ def ring_pages(frequency: int, cpus: int) -> int:
 def ring_seconds(frequency: int, cpus: int) -> float:
     """How long the ring takes to fill when every sample on every CPU is full-size (real
     stacks are mostly far shorter)."""
-    return ring_pages(frequency, cpus) * 4096 / (frequency * cpus * _FULL_RECORD)
+    return ring_pages(frequency, cpus) * 4096 / (frequency * cpus * FULL_RECORD)
 
 
-def program_text(frequency: int, cpus: int, off_cpu: bool = False) -> str:
-    """The BPF program; with `off_cpu`, the off-CPU tracepoint too, and a larger ring."""
+def program_text(frequency: int, cpus: int, off_cpu: bool = False, unwinder: Unwinder | None = None) -> str:
+    """The BPF program, unwinding user stacks with `unwinder` (frame pointers by default);
+    with `off_cpu`, the off-CPU tracepoint too, and a larger ring."""
     pages = ring_pages(frequency, cpus)
     text = BPF_TEXT + offcpu.program_text(frequency) if off_cpu else BPF_TEXT
-    return (text.replace("__MAX_FRAMES__", str(MAX_FRAMES))
+    unwind = (unwinder or FramePointerUnwinder()).program_text()
+    return (text.replace("__SAMPLE_STRUCT__", SAMPLE_STRUCT).replace("__UNWINDER__", unwind)
+            .replace("__MAX_FRAMES__", str(MAX_FRAMES))
             .replace("__PAGES__", str(offcpu.ring_pages(pages) if off_cpu else pages))
             .replace("__NAME__", PROGRAM_NAME))
 
@@ -232,6 +200,16 @@ def _compile(bcc: Any, text: str) -> Any:
             os.close(saved)
 
 
+def _load(bcc: Any, b: Any) -> None:
+    """Load (verify) the sampling program now, with the start-up costs: the CFI unwinder's
+    loops take the verifier a second or more, which must not delay the first sample."""
+    try:
+        b.load_func(PROGRAM_NAME.encode(), bcc.BPF.PERF_EVENT)
+    except Exception as e:
+        raise CollectorError(f"the kernel refused the BPF program ({e}); "
+                             "check that the kernel headers match the running kernel") from None
+
+
 def _first_error(log: str) -> str | None:
     """clang's first `file:line:col: error: ...` line, if any."""
     for line in log.splitlines():
@@ -240,310 +218,29 @@ def _first_error(log: str) -> str | None:
     return None
 
 
-class _Process:
-    """One process's symbols: bcc's symbol cache and ours, per address and per raw stack."""
-
-    __slots__ = ("cache", "dead", "exec_ranges", "frames", "modules", "perf_map", "pid", "refreshed", "stacks")
-
-    def __init__(self, bcc: Any, pid: int) -> None:
-        self.pid = pid
-        self.cache = bcc.libbcc.lib.bcc_symcache_new(pid, ct.byref(_eager_option(bcc)))
-        self.frames: dict[int, int] = {}
-        """Lookup address -> frame id."""
-        self.stacks: dict[bytes, tuple[int, bool]] = {}
-        """Raw record key (lengths and addresses) -> (stack id, stack error)."""
-        self.modules: frozenset[str] | None = None
-        """The executable mappings last loaded, for the target process."""
-        self.refreshed = time.monotonic()
-        self.exec_ranges: list[tuple[int, int]] = []
-        """Executable mappings (files and anonymous) when last read, sorted."""
-        self.perf_map = _perf_map_stamp(pid)
-        self.dead = False
-
-    def forget(self) -> None:
-        self.frames.clear()
-        self.stacks.clear()
-
-
-def _eager_option(bcc: Any) -> Any:
-    # Eager names: bcc's default reads a name from the file at first use, and for a process
-    # in another mount namespace (a container) it reads through /proc/PID/root, which is
-    # gone with the process.
-    stt_func, stt_gnu_ifunc = 2, 10
-    return bcc.libbcc.bcc_symbol_option(use_debug_file=1, check_debug_file_crc=1, lazy_symbolize=0,
-                                        use_symbol_type=(1 << stt_func) | (1 << stt_gnu_ifunc))
-
-
-def _perf_map_stamp(pid: int) -> tuple[int, int] | None:
-    try:
-        st = os.stat(f"/tmp/perf-{pid}.map")
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size
-
-
-class KernelModules:
-    """The kernel module a kernel address is in, from /proc/kallsyms, whose lines for module
-    symbols end in a tab and `[module]` (`[bpf]` for BPF programs).
-
-    An address belongs to the nearest text symbol below it (as for its name): it is in a
-    module when that is a module's symbol, unless it lies in the kernel's own text
-    (`_stext` to `_etext`), wherever modules are placed around it. Only module lines are
-    parsed: a few on a VM, some thousands on a server, against 100,000 kernel symbols.
-    """
-
-    def __init__(self, kallsyms: bytes) -> None:
-        entries: list[tuple[int, str]] = []
-        start = kallsyms.find(b"\t[")
-        start = kallsyms.rfind(b"\n", 0, start) + 1 if start >= 0 else len(kallsyms)
-        # The kernel lists its own symbols first: module lines all come after the first one.
-        for line in kallsyms[start:].splitlines():
-            addr, _, rest = line.partition(b" ")
-            if rest[:1] in (b"t", b"T", b"w", b"W") and rest.endswith(b"]"):
-                module = rest[rest.rfind(b"[") + 1 : -1]
-                if module:
-                    with contextlib.suppress(ValueError):
-                        entries.append((int(addr, 16), module.decode("utf-8", "replace")))
-        entries.sort()
-        self._starts = [a for a, _ in entries]
-        self._modules = [m for _, m in entries]
-        self._text = (_symbol_address(kallsyms, b"_stext"), _symbol_address(kallsyms, b"_etext"))
-
-    @classmethod
-    def read(cls) -> KernelModules:
-        """The running kernel's (no modules when /proc/kallsyms cannot be read)."""
-        try:
-            with open("/proc/kallsyms", "rb") as f:
-                return cls(f.read())
-        except OSError:
-            return cls(b"")
-
-    def module(self, addr: int) -> str | None:
-        """The module `addr` is in, or None for the kernel itself."""
-        stext, etext = self._text
-        if stext is not None and etext is not None and stext <= addr < etext:
-            return None
-        i = bisect.bisect_right(self._starts, addr) - 1
-        return self._modules[i] if i >= 0 else None
-
-    def file(self, addr: int) -> str:
-        """The frame file for `addr`: `[module]`, or `[kernel.kallsyms]` as perf names the kernel."""
-        module = self.module(addr)
-        return KERNEL_FILE if module is None else f"[{module}]"
-
-
-def _symbol_address(kallsyms: bytes, name: bytes) -> int | None:
-    """The address of kernel symbol `name` in kallsyms text, if listed."""
-    at = kallsyms.find(b" " + name + b"\n")
-    if at < 0:
-        return None
-    begin = kallsyms.rfind(b"\n", 0, at) + 1
-    try:
-        return int(kallsyms[begin:at].partition(b" ")[0], 16)
-    except ValueError:
-        return None
-
-
-def executable_ranges(pid: int) -> list[tuple[int, int]]:
-    """(start, end) of every executable mapping of `pid`, file-backed or not, sorted."""
-    out: list[tuple[int, int]] = []
-    try:
-        with open(f"/proc/{pid}/maps", encoding="utf-8", errors="surrogateescape") as f:
-            for line in f:
-                span, perms = line.split(None, 2)[:2]
-                if perms[2:3] == "x":
-                    start, _, end = span.partition("-")
-                    out.append((int(start, 16), int(end, 16)))
-    except (OSError, ValueError):
-        pass
-    out.sort()
-    return out
-
-
-def _in_ranges(ranges: list[tuple[int, int]], addr: int) -> bool:
-    i = bisect.bisect_right(ranges, (addr, 1 << 64)) - 1
-    return i >= 0 and ranges[i][0] <= addr < ranges[i][1]
-
-
-def executable_mappings(pid: int) -> dict[str, int]:
-    """The files mapped executable in `pid`: path -> start of its first executable range."""
-    out: dict[str, int] = {}
-    try:
-        with open(f"/proc/{pid}/maps", encoding="utf-8", errors="surrogateescape") as f:
-            for line in f:
-                parts = line.split(None, 5)
-                if len(parts) == 6 and parts[1][2:3] == "x" and parts[5].startswith("/"):
-                    path = parts[5].rstrip("\n")
-                    if path not in out:
-                        out[path] = int(parts[0].partition("-")[0], 16)
-    except OSError:
-        pass
-    return out
-
-
-class _Symbolizer:
-    """Turns raw records into stack ids in a `BatchAssembler`."""
-
-    def __init__(self, bcc: Any, assembler: BatchAssembler, modules: KernelModules | None = None) -> None:
-        self.bcc = bcc
-        self.lib = bcc.libbcc.lib
-        self.asm = assembler
-        self.processes: dict[int, _Process] = {}
-        self.kernel: dict[int, int] = {}
-        self.modules = modules if modules is not None else KernelModules.read()
-        self._symbol = bcc.libbcc.bcc_symbol()
-        self._unknown = assembler.frame(Frame("[unknown]", None, None, None, FrameKind.UNKNOWN), False)
-        self._last_evict = time.monotonic()
-
-    def process(self, pid: int) -> _Process:
-        proc = self.processes.get(pid)
-        if proc is None:
-            proc = self.processes[pid] = _Process(self.bcc, pid)
-        return proc
-
-    def stack(self, proc: _Process, key: bytes) -> tuple[int, bool]:
-        """(stack id, whether a stack could not be read) for a record's key bytes."""
-        klen, ulen = _LENS.unpack_from(key)
-        nk = klen // 8 if klen > 0 else 0
-        nu = ulen // 8 if ulen > 0 else 0
-        ips = struct.unpack_from(f"<{nk + nu}Q", key, _LENS.size)
-        # Every address but the leaf (the first: the kernel's when it is on top) is a return
-        # address, looked up one byte back so that a call ending a function names its caller.
-        lookup = [a - 1 for a in ips]
-        if lookup:
-            lookup[0] = ips[0]
-        kernel = [self._kernel_frame(a) for a in lookup[:nk]]
-        user = [self._user_frame(proc, a) for a in lookup[nk:]]
-        user.reverse()
-        kernel.reverse()
-        sid = self.asm.stack(tuple(user + kernel), len(user))
-        result = (sid, klen < 0 or ulen < 0)
-        proc.stacks[key] = result
-        return result
-
-    def _kernel_frame(self, addr: int) -> int:
-        fid = self.kernel.get(addr)
-        if fid is None:
-            name = self.bcc.BPF.ksym(addr).decode("utf-8", "replace")
-            resolved = name != "[unknown]"
-            file = self.modules.file(addr)
-            fid = self.asm.frame(Frame(name, file, None, None, FrameKind.KERNEL), resolved)
-            self.kernel[addr] = fid
-        return fid
-
-    def _user_frame(self, proc: _Process, addr: int) -> int:
-        fid = proc.frames.get(addr)
-        if fid is None:
-            fid = self._resolve_user(proc, addr)
-            proc.frames[addr] = fid
-        return fid
-
-    def _resolve_user(self, proc: _Process, addr: int) -> int:
-        name, module, offset = self._lookup(proc, addr)
-        if name is None and module is None and self._maybe_refresh(proc, addr):
-            name, module, offset = self._lookup(proc, addr)
-        if name is not None:
-            kind = FrameKind.JIT if module and _is_perf_map(module) else FrameKind.USER
-            return self.asm.frame(Frame(name, module, None, None, kind))
-        if module is not None and module.startswith("["):  # [vdso] and the like: one frame each
-            return self.asm.frame(Frame(module, None, None, None, FrameKind.USER), False)
-        if module is not None:
-            base = module.rpartition("/")[2]
-            return self.asm.frame(Frame(f"{base}+0x{offset:x}", module, None, None, FrameKind.USER), False)
-        return self._unknown
-
-    def _lookup(self, proc: _Process, addr: int) -> tuple[str | None, str | None, int]:
-        sym = self._symbol
-        found = self.lib.bcc_symcache_resolve(proc.cache, addr, ct.byref(sym)) == 0
-        module = ct.cast(sym.module, ct.c_char_p).value if sym.module else None
-        module_text = module.decode("utf-8", "surrogateescape") if module else None
-        if not found:
-            return None, module_text, sym.offset
-        raw = sym.demangle_name or sym.name
-        name = raw.decode("utf-8", "replace") if raw else None
-        self.lib.bcc_symbol_free_demangle_name(ct.byref(sym))
-        return name, module_text, sym.offset
-
-    def _maybe_refresh(self, proc: _Process, addr: int) -> bool:
-        """Re-read a live process's modules when an address bcc placed nowhere may be new code:
-        in a mapping bcc has not seen (`dlopen`), or in anonymous code while the JIT map
-        changed. At most once a second per process; a stray address (a broken frame-pointer
-        chain, common without frame pointers) costs only a re-read of /proc/PID/maps."""
-        now = time.monotonic()
-        if now - proc.refreshed < REFRESH_INTERVAL or not process_alive(proc.pid):
-            return False
-        proc.refreshed = now
-        if not _in_ranges(proc.exec_ranges, addr):
-            proc.exec_ranges = executable_ranges(proc.pid)
-            if not _in_ranges(proc.exec_ranges, addr):
-                return False
-        elif _perf_map_stamp(proc.pid) == proc.perf_map:
-            return False
-        proc.perf_map = _perf_map_stamp(proc.pid)
-        self.lib.bcc_symcache_refresh(proc.cache)
-        proc.forget()
-        return True
-
-    def load_modules(self, pid: int) -> None:
-        """Load the symbols of every module `pid` has mapped now, if they changed since last time."""
-        maps = executable_mappings(pid)
-        if not maps:
-            return
-        proc = self.process(pid)
-        modules = frozenset(maps)
-        if modules == proc.modules:
-            return
-        if proc.modules is not None:
-            self.lib.bcc_symcache_refresh(proc.cache)
-        proc.refreshed = time.monotonic()
-        proc.modules = modules
-        proc.forget()  # addresses seen before may belong to a module only loaded now
-        sym = self._symbol
-        for start in maps.values():
-            if self.lib.bcc_symcache_resolve(proc.cache, start, ct.byref(sym)) == 0:
-                self.lib.bcc_symbol_free_demangle_name(ct.byref(sym))
-
-    def evict_dead(self) -> None:
-        """Free the symbols of processes found gone twice in a row (their last samples are in)."""
-        now = time.monotonic()
-        if now - self._last_evict < EVICT_INTERVAL:
-            return
-        self._last_evict = now
-        for pid, proc in list(self.processes.items()):
-            if process_alive(pid):
-                proc.dead = False
-            elif proc.dead:
-                self.lib.bcc_free_symcache(proc.cache, pid)
-                del self.processes[pid]
-            else:
-                proc.dead = True
-
-    def close(self) -> None:
-        for pid, proc in self.processes.items():
-            self.lib.bcc_free_symcache(proc.cache, pid)
-        self.processes.clear()
-
-
-def _is_perf_map(module: str) -> bool:
-    base = module.rpartition("/")[2]
-    return base.startswith("perf-") and base.endswith(".map")
-
-
 class BccCollector(Collector):
     """Samples with eBPF through bcc (needs root, bcc and kernel headers)."""
 
     name = "bcc"
 
     def __init__(self, target: Target, frequency: int = DEFAULT_FREQUENCY, io: CommandIO | None = None,
-                 off_cpu: bool = False) -> None:
-        """`off_cpu`: record where the target waits too (see `offcpu.py`), all in seconds."""
+                 off_cpu: bool = False, unwinder: Unwinder | None = None) -> None:
+        """`off_cpu`: record where the target waits too (see `offcpu.py`), all in seconds;
+        `unwinder`: how user stacks are unwound (by default CFI, `.eh_frame`, for a target
+        process, frame pointers for all processes)."""
         super().__init__(target, frequency, io)
         self.off_cpu = off_cpu
+        if unwinder is None:
+            # CFI tables are made for the target and its children; sampling every process
+            # follows frame pointers (and skips verifying the CFI loops).
+            targeted = target.pid is not None or bool(target.command)
+            unwinder = CfiUnwinder() if targeted else FramePointerUnwinder()
+        self.unwinder = unwinder
         self._bcc: Any = None
         self._bpf: Any = None
         self._counters: Any = None
         self._asm = BatchAssembler(off_cpu)
-        self._symbols: _Symbolizer | None = None
+        self._symbols: Symbolizer | None = None
         self._records: list[bytes] = []
         self._comms: dict[bytes, str] = {}
         self._stack_errors = 0
@@ -572,9 +269,10 @@ class BccCollector(Collector):
             ring_bytes = offcpu.ring_pages(ring_pages(self.frequency, cpus)) * 4096
             self._pacer = offcpu.DrainPacer(ring_bytes, self.drain_interval)
         began = time.monotonic()
-        self._bpf = _compile(bcc, program_text(self.frequency, cpus, self.off_cpu))
-        self.compile_seconds = time.monotonic() - began
+        self._bpf = _compile(bcc, program_text(self.frequency, cpus, self.off_cpu, self.unwinder))
         try:
+            _load(bcc, self._bpf)
+            self.compile_seconds = time.monotonic() - began
             # bcc reads the kernel's symbol table (about 15 MB, 0.1 s of CPU) at its first
             # lookup: done here, with the start-up costs, rather than at the first kernel
             # frame, which may come well into sampling.
@@ -586,7 +284,8 @@ class BccCollector(Collector):
 
     def _attach(self, bcc: Any) -> None:
         b = self._bpf
-        self._symbols = _Symbolizer(bcc, self._asm)
+        self._symbols = Symbolizer(bcc, self._asm)
+        self.unwinder.attach(b)
         if self.target.command:
             self._command = HeldCommand(self.target.command, self.io)
         pid = self.pid or 0
@@ -596,6 +295,10 @@ class BccCollector(Collector):
         config[ct.c_int(0)] = ct.c_uint(1 if pid else 0)
         config[ct.c_int(1)] = ct.c_uint(1 if pid else 0)
         self._counters = b[b"counters"]
+        if pid and self._command is None:
+            # Its tables before the first sample (built once per file, then cached on disk).
+            self.unwinder.track(pid)
+            self.unwinder.ready(TABLES_TIMEOUT)
         b[b"samples"].open_ring_buffer(self._on_record)
         self.start_ns = time.monotonic_ns()
         if self.off_cpu:
@@ -607,7 +310,7 @@ class BccCollector(Collector):
             raise CollectorError(f"the kernel refused the cpu-clock perf event at {self.frequency} Hz ({e}); "
                                  "try a lower -F (see /proc/sys/kernel/perf_event_max_sample_rate)") from None
         if pid and self._command is None:
-            self._symbols.load_modules(pid)
+            self._load_modules(pid)
         if self._command is not None:
             self._command.release()
         self._worker = threading.Thread(target=self._run, name="bpfscope-bcc", daemon=True)
@@ -637,7 +340,7 @@ class BccCollector(Collector):
                 pid = self.pid
                 if pid and (early or now - last_maps >= MAPS_CHECK_INTERVAL) and self._symbols is not None:
                     last_maps = now
-                    self._symbols.load_modules(pid)
+                    self._load_modules(pid)
                 gone = self._target_gone()
                 self._drain()
                 if gone:
@@ -645,7 +348,8 @@ class BccCollector(Collector):
                     self._finished.set()
                     return
                 if self._symbols is not None:
-                    self._symbols.evict_dead()
+                    for gone_pid in self._symbols.evict_dead():
+                        self.unwinder.forget(gone_pid)
         except BaseException as e:  # reported to the owner, who stops us
             self.failure = e
             self._finished.set()
@@ -672,8 +376,9 @@ class BccCollector(Collector):
             self._pacer.drained(sum(map(len, records)), time.monotonic())
         asm = self._asm
         start = self.start_ns
-        head = _HEAD.unpack_from
+        head = HEAD.unpack_from
         processes = symbols.processes
+        user_stack = self.unwinder.user_stack
         comms = self._comms
         errors = 0
         for rec in records:
@@ -682,9 +387,13 @@ class BccCollector(Collector):
             if kind:
                 key, off_seconds = offcpu.split_record(rec)
             else:
-                key = rec[_KEY_START:]
+                key = rec[KEY_START:]
             cached = proc.stacks.get(key)
-            sid, error = cached if cached is not None else symbols.stack(proc, key)
+            if cached is None:
+                raw = split_key(key)
+                user = user_stack(pid, raw)
+                cached = symbols.stack(proc, key, raw.kernel, user.addresses, raw.error)
+            sid, error = cached
             errors += error
             comm = comms.get(raw_comm)
             if comm is None:
@@ -700,14 +409,20 @@ class BccCollector(Collector):
             lost += offcpu.lost(b)
         self._publish(asm.take(lost, self._stack_errors, force=lost != self.stats.lost))
 
-    def _new_process(self, pid: int) -> _Process:
+    def _new_process(self, pid: int) -> ProcessSymbols:
         assert self._symbols is not None
         if self.pid is not None and pid != self.pid:
             # A child of the target (a launched command like `make` runs many short ones):
             # its modules are read now, while it may still live.
-            self._symbols.load_modules(pid)
+            self._load_modules(pid)
             self._children_until = time.monotonic() + CHILD_SECONDS
         return self._symbols.process(pid)
+
+    def _load_modules(self, pid: int) -> None:
+        """Read `pid`'s mappings for its symbols and for the unwinder."""
+        assert self._symbols is not None
+        self._symbols.load_modules(pid)
+        self.unwinder.track(pid)
 
     # --- stop ---------------------------------------------------------------------------
 
@@ -747,6 +462,7 @@ class BccCollector(Collector):
         finally:
             if self._symbols is not None:
                 self._symbols.close()
+            self.unwinder.close()
             if self._command is not None:
                 if self._command.poll() is None and self._worker is None:
                     self._command.abandon()

@@ -1,8 +1,13 @@
 """The fallback collector: `perf record | perf script`, streamed and parsed as it comes.
 
-    perf record -F HZ -g -e cpu-clock -k CLOCK_MONOTONIC --sample-cpu -m PAGES
-                -D -1 --control fd:CTL,ACK (-p PID | -a) -o -
-      | stdbuf -oL perf script -F comm,pid,tid,cpu,time,ip,sym,dso --show-lost-events -i -
+    perf record -F HZ (--call-graph dwarf,16384 | -g) -e cpu-clock -k CLOCK_MONOTONIC
+                --sample-cpu -m PAGES -D -1 --control fd:CTL,ACK (-p PID | -a) -o -
+      | stdbuf -oL perf script -F comm,pid,tid,cpu,time,ip,sym,dso --show-lost-events --no-inline -i -
+
+With a target process, perf copies 16 KB of its user stack per sample and `perf script`
+unwinds it with the call-frame information (`--call-graph dwarf`): whole stacks without
+frame pointers, as the bcc collector's CFI unwinding gives (`call_graph`); with `-a` it
+follows frame pointers.
 
 perf starts with its events disabled and is told to enable them over its control pipe; its
 acknowledgement means sampling is on, and only then is a launched command let go. perf
@@ -44,6 +49,7 @@ SCRIPT_FIELDS = "comm,pid,tid,cpu,time,ip,sym,dso"
 FLUSH_INTERVAL = 0.1
 ENABLE_TIMEOUT = 15.0
 STOP_TIMEOUT = 5.0
+DWARF_STOP_TIMEOUT = 30.0
 
 # `comm PID/TID [CPU] SECONDS:` (comm is right-aligned and may contain spaces).
 _HEADER = re.compile(rb"^\s*(.*?)\s+(\d+)/(\d+)\s+\[(\d+)\]\s+(\d+\.\d+):")
@@ -133,16 +139,29 @@ class ScriptParser:
         return True
 
 
-def mmap_pages(frequency: int) -> int:
-    """perf record's buffer per CPU in pages (a power of two), one per 125 Hz.
+DWARF_STACK_BYTES = 16384
+"""User stack bytes perf copies per sample with `--call-graph dwarf` (twice perf's default: a
+single 8 KB buffer on the stack would end the stack there)."""
+
+
+def call_graph(target_pid: int | None) -> list[str]:
+    """perf record's call-graph option: DWARF unwinding for one process and its children,
+    whose code (or at least libc's, on stock distributions) lacks frame pointers; frame
+    pointers for `-a`, where copying every process's stack would cost too much."""
+    return ["-g"] if target_pid is None else ["--call-graph", f"dwarf,{DWARF_STACK_BYTES}"]
+
+
+def mmap_pages(frequency: int, dwarf: bool = False) -> int:
+    """perf record's buffer per CPU in pages (a power of two), one per 125 Hz; with `dwarf`
+    (16 KB of stack a sample) one per 0.25 Hz, the same half second of data.
 
     perf record passes data on when a buffer is half full, so the buffer size is the delay:
     measured here with a process keeping two CPUs busy, 1 page at 99 Hz is about 0.5 s and
     8 pages at 999 Hz about 0.3 s, at 0.3 % and 1.6 % of a core for the whole pipeline;
     `--no-buffering` (a wake-up per sample) is 0.08 s but 14 % at 999 Hz.
     """
-    wanted = max(1, -(-frequency // 125))
-    return 1 << (wanted - 1).bit_length()
+    wanted = max(1, frequency * 4 if dwarf else -(-frequency // 125))
+    return min(1 << (wanted - 1).bit_length(), 4096)
 
 
 def perf_path() -> str | None:
@@ -185,6 +204,7 @@ class PerfCollector(Collector):
         self._reader: threading.Thread | None = None
         self._asm = BatchAssembler()
         self._lost = 0
+        self._dwarf = False
 
     def start(self) -> None:
         reason = perf_unavailable_reason(self.target)
@@ -211,6 +231,8 @@ class PerfCollector(Collector):
     def _spawn(self) -> None:
         perf = perf_path() or "perf"
         where = ["-a"] if self.pid is None else ["-p", str(self.pid)]
+        graph = call_graph(self.pid)
+        self._dwarf = graph[0] != "-g"
         ctl_r, ctl_w = os.pipe()
         ack_r, ack_w = os.pipe()
         # Kept open for the collector's life (closed in `_release`), so no `with`.
@@ -219,13 +241,15 @@ class PerfCollector(Collector):
         self._logs = [record_log, script_log]
         try:
             self._record = subprocess.Popen(
-                [perf, "record", "-F", str(self.frequency), "-g", "-e", self._event(), "-k", "CLOCK_MONOTONIC",
-                 "--sample-cpu", "-m", str(mmap_pages(self.frequency)), "-D", "-1",
+                [perf, "record", "-F", str(self.frequency), *graph, "-e", self._event(), "-k", "CLOCK_MONOTONIC",
+                 "--sample-cpu", "-m", str(mmap_pages(self.frequency, graph[0] != "-g")), "-D", "-1",
                  f"--control=fd:{ctl_r},{ack_w}", *where, "-o", "-"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=record_log, pass_fds=(ctl_r, ack_w),
             )
             stdbuf = shutil.which("stdbuf")
-            script = [perf, "script", "-F", SCRIPT_FIELDS, "--show-lost-events", "-i", "-"]
+            # --no-inline: with DWARF stacks perf script would otherwise run addr2line on each
+            # file for inlined frames, which fails for a file only in the target's namespace.
+            script = [perf, "script", "-F", SCRIPT_FIELDS, "--show-lost-events", "--no-inline", "-i", "-"]
             assert self._record.stdout is not None
             self._script = subprocess.Popen(
                 [stdbuf, "-oL", *script] if stdbuf else script,
@@ -301,7 +325,8 @@ class PerfCollector(Collector):
                 record.send_signal(signal.SIGINT)
         reader = self._reader
         if reader is not None and reader is not threading.current_thread():
-            reader.join(STOP_TIMEOUT)
+            # perf script unwinds DWARF samples as they come: slower, so its tail takes longer.
+            reader.join(DWARF_STOP_TIMEOUT if self._dwarf else STOP_TIMEOUT)
         self._release()
         if reader is not None and reader is not threading.current_thread():
             reader.join(STOP_TIMEOUT)

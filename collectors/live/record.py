@@ -61,7 +61,7 @@ def progress_line(collector: Collector) -> str:
     st = collector.stats
     return (f"{collector.name}: {collector.target.describe()} at {collector.frequency} Hz: "
             f"{st.samples} samples, {st.lost} lost, {collector.elapsed():.1f} s, "
-            f"{st.unknown_share:.1%} [unknown]")
+            f"{st.unknown_share:.1%} [unknown]" + (f", {st.whole_text()}" if st.user_stacks else ""))
 
 
 def record(target: Target, frequency: int, duration: float | None = None, which: str | None = None,

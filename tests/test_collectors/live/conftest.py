@@ -34,8 +34,9 @@ def start_workload(path: Path, *args: str) -> subprocess.Popen[str]:
 
 @pytest.fixture
 def running(workloads: dict[str, Path]) -> Iterator[subprocess.Popen[str]]:
-    """The call-tree workload, running for up to a minute."""
-    proc = start_workload(workloads["call_tree"], "60")
+    """The call-tree workload, running for up to five minutes (killed after the test: it must
+    outlive the collector's start, tens of seconds of compiling on a busy machine)."""
+    proc = start_workload(workloads["call_tree"], "300")
     yield proc
     proc.kill()
     proc.wait()

@@ -118,6 +118,14 @@ def test_hint_only_when_many_stacks_are_cut() -> None:
     assert hint is not None and "60%" in hint and "-fno-omit-frame-pointer" in hint
 
 
+def test_whole_share_of_user_stacks() -> None:
+    """The share of whole stacks (reaching a thread's entry point), as the status line shows it."""
+    assert CollectorStats().whole_text() is None
+    stats = CollectorStats(user_stacks=1000, truncated_stacks=3)
+    assert stats.whole_share == pytest.approx(0.997)
+    assert stats.whole_text() == "99.7% whole stacks"
+
+
 def test_nothing_sampled_still_gives_a_profile() -> None:
     """With no samples at all, finish() leaves one empty profile so the written file loads."""
     group = ProfileBuilder("PID 5", 99).finish()

@@ -53,7 +53,7 @@ def test_sample_times_are_real_and_ordered(running: subprocess.Popen[str]) -> No
 def test_threads_started_before_attaching_are_all_sampled(workloads: dict[str, Path]) -> None:
     """Every thread of a process whose threads exist before sampling starts gets samples."""
     require_bcc()
-    proc = start_workload(workloads["threads"], "30", "4")
+    proc = start_workload(workloads["threads"], "300", "4")
     try:
         tids = thread_ids(proc.pid)
         workers = tids - {proc.pid}
@@ -163,12 +163,12 @@ def test_symbols_stay_readable_after_the_process_exits(workloads: dict[str, Path
     import bcc
 
     from collectors.live.batches import BatchAssembler
-    from collectors.live.bcc_collector import _Symbolizer
+    from collectors.live.symbols import Symbolizer
 
     exe = workloads["call_tree"]
     proc = start_workload(exe, "30")
     asm = BatchAssembler()
-    symbols = _Symbolizer(bcc, asm)
+    symbols = Symbolizer(bcc, asm)
     try:
         addresses = {name: _function_address(proc.pid, exe, name) for name in ("hot_a", "hot_b", "main")}
         symbols.load_modules(proc.pid)

@@ -355,7 +355,7 @@ def test_ring_buffer_overflow_is_counted_and_shown(workloads: dict[str, Path], t
     monkeypatch.setattr(bcc_collector, "ring_pages", lambda frequency, cpus: 1)
     monkeypatch.setattr(bcc_collector, "drain_interval", lambda ring_seconds: 1.0)
     monkeypatch.setattr(bcc_collector, "EARLY_DRAIN_INTERVAL", 1.0)
-    proc = start_workload(workloads["threads"], "30", "2")
+    proc = start_workload(workloads["threads"], "300", "2")
     try:
         collector = BccCollector(Target.for_pid(proc.pid), 999)
         loaded = started(collector, no_leaks)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collectors.live.bcc_collector import KERNEL_FILE, KernelModules
+from collectors.live.symbols import KERNEL_FILE, KernelModules
 
 # x86-64 layout: the kernel's own text low, modules (and BPF programs) above it.
 KALLSYMS = b"""\
@@ -79,7 +79,7 @@ def test_real_module_symbols_resolve_to_their_module() -> None:
     import bcc
 
     from collectors.live.batches import BatchAssembler
-    from collectors.live.bcc_collector import _Symbolizer
+    from collectors.live.symbols import Symbolizer
 
     with open("/proc/kallsyms", "rb") as f:
         lines = [line.split() for line in f if line.rstrip().endswith(b"]")]
@@ -90,7 +90,7 @@ def test_real_module_symbols_resolve_to_their_module() -> None:
         pytest.fail("no module function in /proc/kallsyms: cannot check module names on this kernel")
     addr, name, module = text[0]
     asm = BatchAssembler()
-    symbols = _Symbolizer(bcc, asm)
+    symbols = Symbolizer(bcc, asm)
     try:
         fid = symbols._kernel_frame(addr + 1)
     finally:

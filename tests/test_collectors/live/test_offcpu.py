@@ -183,7 +183,7 @@ def test_map_entry_of_a_running_thread_gives_only_its_pending_record() -> None:
 def test_entry_layout_matches_the_collector(tmp_path: Path) -> None:
     """The offsets the Python side reads a map entry at are where a C compiler puts the fields of the
     BPF program's own `struct offcpu_t` (compiled by gcc at the collector's MAX_FRAMES)."""
-    from collectors.live.bcc_collector import MAX_FRAMES
+    from collectors.live.records import MAX_FRAMES
 
     match = re.search(r"struct offcpu_t \{.*?\n\};", offcpu.BPF_TEXT, re.S)
     assert match is not None

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from collectors.live.base import MAX_DRAIN_INTERVAL, MIN_DRAIN_INTERVAL, drain_interval
-from collectors.live.bcc_collector import _FULL_RECORD, ring_pages, ring_seconds
+from collectors.live.bcc_collector import ring_pages, ring_seconds
+from collectors.live.records import FULL_RECORD
 
 
 def test_drain_interval_is_a_quarter_of_the_fill_time_within_bounds() -> None:
@@ -30,7 +31,7 @@ def test_999hz_ring_outlasts_four_drains_of_full_size_samples() -> None:
     so a late drain loses nothing; on 2 CPUs that is a drain every quarter second."""
     for cpus in (1, 2, 8, 32):
         interval = drain_interval(ring_seconds(999, cpus))
-        holds = ring_pages(999, cpus) * 4096 / _FULL_RECORD / (999 * cpus)  # seconds of samples
+        holds = ring_pages(999, cpus) * 4096 / FULL_RECORD / (999 * cpus)  # seconds of samples
         assert holds >= 4 * interval * (1 - 1e-9), cpus
     assert drain_interval(ring_seconds(999, 2)) == pytest.approx(0.25, abs=0.01)
 

@@ -11,7 +11,8 @@ import pytest
 
 from collectors.live import bcc_collector, perf_collector
 from collectors.live.base import CollectorError, Target
-from collectors.live.bcc_collector import BccCollector, executable_mappings, ring_pages
+from collectors.live.bcc_collector import BccCollector, ring_pages
+from collectors.live.symbols import executable_mappings
 
 ROOT = Path(__file__).resolve().parents[3]
 

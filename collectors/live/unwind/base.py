@@ -1,0 +1,57 @@
+"""How a user stack is unwound: a piece of the BPF program and its user-space half.
+
+An `Unwinder` supplies the C function the sampling program calls to fill a record's user
+addresses (`unwind_user`), sets up whatever that function needs for a process (maps,
+tables) when the collector reads the process's mappings, and turns the record's user part
+back into native addresses (`user_stack`). Frame pointers, CFI (`.eh_frame`) and Python
+frames are implementations side by side; the collector, the symbols and the TUI do not
+change with the choice.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, NamedTuple
+
+from collectors.live.records import RawStacks
+
+
+class UserStack(NamedTuple):
+    """A sample's user stack as native addresses, leaf first."""
+
+    addresses: tuple[int, ...]
+    cut: bool = False
+    """The unwinder knows it stopped early (a failed read or a bad unwind rule)."""
+
+
+class Unwinder(ABC):
+    """One way of unwinding user stacks (see the module docstring)."""
+
+    name: str = ""
+
+    @abstractmethod
+    def program_text(self) -> str:
+        """C (after `struct sample_t` and the maps of the collector's program) defining
+        `static __always_inline long unwind_user(void *ctx, u64 *ips)`: writes at most
+        MAX_FRAMES user addresses, leaf first, into `ips` and returns the bytes written
+        or a negative error, as `bpf_get_stack` does."""
+
+    def attach(self, bpf: Any) -> None:  # noqa: B027 (an optional hook)
+        """The program is loaded (`bpf` is bcc's BPF object): take the maps it needs."""
+
+    def track(self, pid: int) -> None:  # noqa: B027 (an optional hook)
+        """`pid`'s mappings were (re)read: prepare the BPF side for any new ones (worker thread)."""
+
+    def ready(self, timeout: float) -> bool:
+        """Wait (at most `timeout` seconds) until what `track` started is in place; False if not yet."""
+        return True
+
+    def user_stack(self, pid: int, raw: RawStacks) -> UserStack:
+        """The native user stack of a record (by default its addresses as written)."""
+        return UserStack(raw.user)
+
+    def forget(self, pid: int) -> None:  # noqa: B027 (an optional hook)
+        """`pid` is gone and its last samples are in."""
+
+    def close(self) -> None:  # noqa: B027 (an optional hook)
+        """Sampling stopped: free what `attach` and `track` took."""
