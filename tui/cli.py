@@ -15,7 +15,6 @@ so the headless commands start quickly and run on servers without a screen.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +24,7 @@ from collectors import __version__
 from collectors.formats.detect import LoadError, load_profile
 from collectors.formats.errors import ProfileError
 from collectors.profile import ProfileGroup, Unit
+from collectors.safe_text import json_text
 from collectors.summary import FunctionRow
 from collectors.transforms import Filters
 
@@ -280,7 +280,7 @@ def _top(ns: argparse.Namespace) -> int:
     group = _load_filtered(ns.input, _filters(ns))
     rows = top_functions(group, ns.by, ns.n or None)
     if ns.format == "json":
-        json.dump([r.as_json() for r in rows], sys.stdout, ensure_ascii=False)
+        sys.stdout.write(json_text([r.as_json() for r in rows]))
         sys.stdout.write("\n")
         return EXIT_OK
     if ns.format == "markdown":
@@ -324,7 +324,7 @@ def _diff(ns: argparse.Namespace) -> int:
         return EXIT_OK
     rows = diff_functions(base, new, ns.n or None)
     if ns.json:
-        json.dump([r.as_json() for r in rows], sys.stdout, ensure_ascii=False)
+        sys.stdout.write(json_text([r.as_json() for r in rows]))
         sys.stdout.write("\n")
         return EXIT_OK
     from rich.console import Console
