@@ -6,7 +6,8 @@ made once into build/bench/ and reused. Each measurement runs in a fresh subproc
 peak RSS is that of the measured work alone. `live` is `bench/live_bench.py`: the live
 collectors' CPU, compile time and memory per sample while profiling a busy process;
 `live_tui` is `bench/live_tui_bench.py`: key latency in the live TUI at 999 Hz; `long_session`
-is `bench/long_session.py`: memory and rebuild times over minutes of sampling.
+is `bench/long_session.py`: memory and rebuild times over minutes of sampling; `hostile` is
+`bench/hostile_bench.py`: the figures of issue 12 (header parsing, gzip bomb, symbol lookups).
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def main() -> None:
     results["tui_100k"] = run_script("tui_bench.py", str(src))
     results["live"] = run_script("live_bench.py")
     results["live_tui"] = run_script("live_tui_bench.py")
+    results["hostile"] = run_script("hostile_bench.py")
     results["long_session"] = run_script("long_session.py")  # LONG_SECONDS (default 120) sets its length
     results["targets"] = {
         "read_seconds": 2.0, "read_peak_rss_mb": 400, "write_seconds": 2.0,
