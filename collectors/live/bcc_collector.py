@@ -56,6 +56,8 @@ MAPS_CHECK_INTERVAL = 2.0
 """How often the target's mappings are compared for new modules, after the first seconds."""
 CHILD_DRAIN_INTERVAL = 0.1
 CHILD_SECONDS = 2.0
+STOP_TIMEOUT = 5.0
+"""Longest wait for the sampling thread to end its round when stopping."""
 """After a new child of the target shows up, the ring is drained every 0.1 s for 2 s: a
 program that starts one short child (`make`, a shell script) usually starts more, and a
 child's modules can only be read while it lives."""
@@ -407,7 +409,10 @@ class BccCollector(Collector):
             return
         self._halt.set()
         if self._worker is not None and self._worker is not threading.current_thread():
-            self._worker.join()
+            self._worker.join(STOP_TIMEOUT)
+            if self._worker.is_alive():
+                self._abandon_stuck_worker()
+                return
         try:
             if self.failure is None:
                 if self.off_cpu and self._bpf is not None:
@@ -416,6 +421,18 @@ class BccCollector(Collector):
         finally:
             self._release()
             self._publish(self._asm.take(self.stats.lost, self._stack_errors, force=True))
+            self._finished.set()
+
+    def _abandon_stuck_worker(self) -> None:
+        """Stopping never waits forever: a worker still busy after `STOP_TIMEOUT` (it should
+        never be: nothing it reads can block) is left behind with the BPF objects it uses
+        (freed when bpfscope exits); the batches it queued are kept, a launched command ends."""
+        self.failure = self.failure or CollectorError(
+            f"the sampling thread did not stop within {STOP_TIMEOUT:g} s; the samples collected before are kept")
+        try:
+            if self._command is not None:
+                self._command.terminate()
+        finally:
             self._finished.set()
 
     def _end_off_cpu(self, b: Any) -> None:

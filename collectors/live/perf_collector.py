@@ -312,7 +312,10 @@ class PerfCollector(Collector):
         for proc in (self._record, self._script):
             if proc is not None and proc.poll() is None:
                 proc.kill()
-                proc.wait()
+                # A process in an uninterruptible read (a hung network file) dies only when
+                # the read ends: stopping does not wait for that.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(STOP_TIMEOUT)
         if self._command is not None:
             if self._reader is None:
                 self._command.abandon()

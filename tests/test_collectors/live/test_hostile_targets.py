@@ -243,3 +243,50 @@ def test_a_debuglink_fifo_does_not_hang_record(bin_dir: Path, box: Path) -> None
         proc.wait()
     assert code == 0, err
     assert "stripped_tree+0x" in out.read_text()  # sampled, unnamed: its debug file was refused
+
+
+def test_stop_does_not_wait_forever_for_a_stuck_worker(bin_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Were the sampling thread ever stuck (a read that blocks), `stop()` still returns after
+    its deadline, says why, and what was collected before is kept: simulated by a worker
+    whose drain blocks forever once samples have come."""
+    import threading
+
+    from collectors.live import bcc_collector
+    from collectors.live.base import Target
+    from collectors.live.bcc_collector import BccCollector
+
+    armed, stuck, release = threading.Event(), threading.Event(), threading.Event()
+    real_drain = BccCollector._drain
+
+    def drain(self: BccCollector) -> None:
+        if armed.is_set() and threading.current_thread() is self._worker:
+            stuck.set()
+            release.wait()  # stuck, as in a read of a FIFO
+        real_drain(self)
+
+    monkeypatch.setattr(BccCollector, "_drain", drain)
+    monkeypatch.setattr(bcc_collector, "STOP_TIMEOUT", 1.0)
+    proc = subprocess.Popen([str(bin_dir / "call_tree"), "60"], stdout=subprocess.PIPE, text=True)
+    collector = BccCollector(Target.for_pid(proc.pid), 999)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        collector.start()
+        batches = []
+        for _ in range(240):
+            collector.wait(0.25)
+            batches += collector.drain()
+            if any(b.samples for b in batches):
+                break
+        assert any(b.samples for b in batches), "no samples came"
+        armed.set()
+        assert stuck.wait(30), "the worker did not drain again"
+        stopper = threading.Thread(target=collector.stop, daemon=True)
+        stopper.start()
+        stopper.join(RECORD_DEADLINE)
+        assert not stopper.is_alive(), "stop() waited for the stuck worker"
+        assert collector.failure is not None and "did not stop" in str(collector.failure)
+        assert collector.finished
+    finally:
+        release.set()
+        proc.kill()
+        proc.wait()
