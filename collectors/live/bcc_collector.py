@@ -269,7 +269,7 @@ class BccCollector(Collector):
         self._symbols = Symbolizer(bcc, self._asm)
         self.unwinder.attach(b)
         if self.target.command:
-            self._command = HeldCommand(self.target.command, self.io)
+            self._command = HeldCommand(self.target.command, self.io, self.target.run_as)
         pid = self.pid or 0
         if pid:
             b[b"targets"][ct.c_uint(pid)] = ct.c_ubyte(1)

@@ -194,7 +194,7 @@ class PerfCollector(Collector):
             check_pid(self.target.pid)
         try:
             if self.target.command:
-                self._command = HeldCommand(self.target.command, self.io)
+                self._command = HeldCommand(self.target.command, self.io, self.target.run_as)
             self._spawn()
             if self._command is not None:
                 self._command.release()
