@@ -145,20 +145,27 @@ def test_control_an_honest_map_of_an_unprivileged_jit_is_read(bin_dir: Path, box
     assert "jitted_spin" in _exports(out)
 
 
-def test_a_perf_map_linked_to_a_root_only_file_never_reaches_an_export(bin_dir: Path, box: Path) -> None:
+@pytest.mark.parametrize("collector", ["bcc", "perf"])
+def test_a_perf_map_linked_to_a_root_only_file_never_reaches_an_export(bin_dir: Path, box: Path,
+                                                                       collector: str) -> None:
+    """perf (the fallback) would follow the link itself: as root it refuses such a target."""
     jit = _Jit([str(bin_dir / "hostile_jit"), "symlink", str(box / "root-only.map")])
     try:
         root_secret(box)
         _secret_map(box / "root-only.map", jit.address)
         jit.plant()
         out = box / "out.speedscope.json"
-        code, err, _ = _record(jit.pid, out, "-d", "2")
+        code, err, _ = _record(jit.pid, out, "-d", "2", "--collector", collector)
     finally:
         jit.close()
+    if collector == "perf":
+        assert code == 2 and "as root, perf would open" in err, err
+        assert not out.exists()
+        return
     assert code == 0, err
     text = _exports(out)
     assert SECRET not in text and SECRET not in err
-    assert "[unknown]" in text  # the JIT's code was sampled, and left unnamed
+    assert "[unknown]" in text or f"perf-{jit.pid}.map+0x" in text  # the JIT's code was sampled, unnamed
 
 
 def test_a_perf_map_cannot_escape_the_targets_mount_namespace(bin_dir: Path, box: Path) -> None:
@@ -290,3 +297,25 @@ def test_stop_does_not_wait_forever_for_a_stuck_worker(bin_dir: Path, monkeypatc
         release.set()
         proc.kill()
         proc.wait()
+
+
+def test_the_perf_fallback_as_root_takes_only_roots_own_targets(bin_dir: Path) -> None:
+    """perf opens perf maps and ELF files by path itself: as root it refuses `-a`, another
+    user's process and a command run as the sudo user, and takes root's own."""
+    from collectors.live.base import Target
+    from collectors.live.command import RunAs
+    from collectors.live.perf_collector import perf_unavailable_reason
+
+    nobody = subprocess.Popen([*SETPRIV, "sleep", "60"])
+    mine = subprocess.Popen(["sleep", "60"])
+    try:
+        user = RunAs(NOBODY, NOGROUP, (NOGROUP,), "nobody", "/")
+        for target in (Target.all_processes(), Target.for_pid(nobody.pid), Target.for_command(["true"], user)):
+            reason = perf_unavailable_reason(target)
+            assert reason is not None and "as root, perf would open" in reason, target
+        assert perf_unavailable_reason(Target.for_pid(mine.pid)) is None
+        assert perf_unavailable_reason(Target.for_command(["true"])) is None
+    finally:
+        for p in (nobody, mine):
+            p.kill()
+            p.wait()
