@@ -56,7 +56,7 @@ MAPS_CHECK_INTERVAL = 2.0
 """How often the target's mappings are compared for new modules, after the first seconds."""
 CHILD_DRAIN_INTERVAL = 0.1
 CHILD_SECONDS = 2.0
-STOP_TIMEOUT = 5.0
+STOP_TIMEOUT = 10.0
 """Longest wait for the sampling thread to end its round when stopping."""
 """After a new child of the target shows up, the ring is drained every 0.1 s for 2 s: a
 program that starts one short child (`make`, a shell script) usually starts more, and a
@@ -267,6 +267,7 @@ class BccCollector(Collector):
     def _attach(self, bcc: Any) -> None:
         b = self._bpf
         self._symbols = Symbolizer(bcc, self._asm)
+        self._symbols.halted = self._halt.is_set
         self.unwinder.attach(b)
         if self.target.command:
             self._command = HeldCommand(self.target.command, self.io, self.target.run_as)

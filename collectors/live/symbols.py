@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,6 +207,9 @@ class Symbolizer:
         self.elves = elves if elves is not None else ElfCache()
         self._unknown = assembler.frame(Frame("[unknown]", None, None, None, FrameKind.UNKNOWN), False)
         self._last_evict = time.monotonic()
+        self.halted: Callable[[], bool] = lambda: False
+        """True once the collector is stopping: no new file is loaded then (a large ELF
+        takes a while), its addresses are named `module+0xoffset`, so stopping stays prompt."""
 
     def process(self, pid: int) -> ProcessSymbols:
         proc = self.processes.get(pid)
@@ -286,6 +290,8 @@ class Symbolizer:
         key = (m.start, m.end, m.path)
         if key in proc.elves:
             return proc.elves[key]
+        if self.halted():
+            return None
         elf = None
         if proc.creds is not None:
             elf = self.elves.mapped(proc.pid, m.start, m.end, m.path, proc.creds)
