@@ -228,6 +228,7 @@ class BccCollector(Collector):
         self._comms: dict[bytes, str] = {}
         self._stack_errors = 0
         self._halt = threading.Event()
+        self._halt_at = 0.0
         self._worker: threading.Thread | None = None
         self.compile_seconds = 0.0
         self.drain_interval = MAX_DRAIN_INTERVAL
@@ -267,7 +268,7 @@ class BccCollector(Collector):
     def _attach(self, bcc: Any) -> None:
         b = self._bpf
         self._symbols = Symbolizer(bcc, self._asm)
-        self._symbols.halted = self._halt.is_set
+        self._symbols.halted = self._stopping_long
         self.unwinder.attach(b)
         if self.target.command:
             self._command = HeldCommand(self.target.command, self.io, self.target.run_as)
@@ -408,6 +409,7 @@ class BccCollector(Collector):
     def stop(self) -> None:
         if not self._claim_stop():
             return
+        self._halt_at = time.monotonic()
         self._halt.set()
         if self._worker is not None and self._worker is not threading.current_thread():
             self._worker.join(STOP_TIMEOUT)
@@ -423,6 +425,11 @@ class BccCollector(Collector):
             self._release()
             self._publish(self._asm.take(self.stats.lost, self._stack_errors, force=True))
             self._finished.set()
+
+    def _stopping_long(self) -> bool:
+        """Stopping for over half of `STOP_TIMEOUT`: load no more symbol files (the last
+        samples are then named `module+0xoffset`) so that the worker still ends in time."""
+        return self._halt.is_set() and time.monotonic() - self._halt_at > STOP_TIMEOUT / 2
 
     def _abandon_stuck_worker(self) -> None:
         """Stopping never waits forever: a worker still busy after `STOP_TIMEOUT` (it should

@@ -240,7 +240,7 @@ def test_a_debuglink_fifo_does_not_hang_record(bin_dir: Path, box: Path) -> None
     for p in (exe, debug):
         os.chown(p, NOBODY, NOGROUP)
     os.chmod(exe, 0o755)
-    proc = subprocess.Popen([*SETPRIV, str(exe), "30"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([*SETPRIV, str(exe), "600"], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         out = box / "debuglink.folded"
@@ -249,7 +249,7 @@ def test_a_debuglink_fifo_does_not_hang_record(bin_dir: Path, box: Path) -> None
         proc.kill()
         proc.wait()
     assert code == 0, err
-    assert "stripped_tree+0x" in out.read_text()  # sampled, unnamed: its debug file was refused
+    assert "stripped_tree+0x" in out.read_text(), err  # sampled, unnamed: its debug file was refused
 
 
 def test_stop_does_not_wait_forever_for_a_stuck_worker(bin_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -273,7 +273,7 @@ def test_stop_does_not_wait_forever_for_a_stuck_worker(bin_dir: Path, monkeypatc
 
     monkeypatch.setattr(BccCollector, "_drain", drain)
     monkeypatch.setattr(bcc_collector, "STOP_TIMEOUT", 1.0)
-    proc = subprocess.Popen([str(bin_dir / "call_tree"), "60"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([str(bin_dir / "call_tree"), "600"], stdout=subprocess.PIPE, text=True)
     collector = BccCollector(Target.for_pid(proc.pid), 999)
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
