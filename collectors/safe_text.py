@@ -8,6 +8,7 @@ all (callers build `Text` objects), not by escaping here.
 
 from __future__ import annotations
 
+import json
 import re
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -32,3 +33,13 @@ def printable(text: str) -> str:
     if _CONTROL.search(text) is None:
         return text
     return _CONTROL.sub(_escape, text)
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def json_text(value: object) -> str:
+    """`value` as JSON that keeps non-ASCII text readable but escapes (as `\\uXXXX`, still
+    the same JSON) the characters a terminal would act on: JSON escapes only C0 controls."""
+    text = json.dumps(value, ensure_ascii=False)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

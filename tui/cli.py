@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -27,11 +26,15 @@ from collectors import __version__
 from collectors.formats.detect import LoadError, load_profile
 from collectors.formats.errors import ProfileError
 from collectors.profile import ProfileGroup, Unit
+from collectors.safe_text import json_text
 from collectors.summary import FunctionRow
 
 if TYPE_CHECKING:
     from tui.tables import TableRow
 from collectors.transforms import Filters
+
+if TYPE_CHECKING:
+    from collectors.live.command import RunAs
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -47,6 +50,32 @@ class UsageError(Exception):
     """A problem the user can fix: printed as one line, exit status 2."""
 
 
+AS_ROOT_HELP = ("under sudo, run `-- CMD` as root; by default it runs as the user who ran sudo (SUDO_UID, "
+                "SUDO_GID, their groups, HOME, USER, LOGNAME), as it would without sudo")
+
+
+def _run_as(as_root: bool) -> RunAs | None:
+    """Whom `-- CMD` runs as: the sudo user unless --as-root (None: bpfscope's own user)."""
+    from collectors.live.command import RunAs
+
+    return None if as_root else RunAs.sudo_user()
+
+
+def command_log(run_as: RunAs | None) -> tuple[str, int]:
+    """A new log file for a launched command's output in a fresh private directory, owned by
+    (so readable by) the user the command runs as: (its path, a write fd)."""
+    import os
+    import tempfile
+
+    directory = tempfile.mkdtemp(prefix="bpfscope-")
+    path = os.path.join(directory, "command.log")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    if run_as is not None:
+        os.fchown(fd, run_as.uid, run_as.gid)
+        os.chown(directory, run_as.uid, run_as.gid)
+    return path, fd
+
+
 def _parser_main() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bpfscope",
@@ -54,7 +83,7 @@ def _parser_main() -> argparse.ArgumentParser:
         "in the terminal, for profile files and live eBPF sampling.\n\n"
         "  bpfscope                          choose a process to sample (the process picker)\n"
         "  bpfscope -p PID [-F HZ]           sample a process at once\n"
-        "  bpfscope [-F HZ] -- CMD ARGS...   launch a command and sample it\n"
+        "  bpfscope [-F HZ] -- CMD ARGS...   launch a command and sample it (under sudo: as the sudo user)\n"
         "  bpfscope FILE                     open a profile file",
         epilog="subcommands:\n"
         "  convert INPUT -o OUTPUT [--to speedscope|folded|pprof]   convert a profile\n"
@@ -62,7 +91,7 @@ def _parser_main() -> argparse.ArgumentParser:
         "  diff BASE NEW [-n N] [--json | --table]                 the change, in % of each total (TUI on a terminal)\n"
         "  (top, convert and diff take --focus, --hide, --collapse, --mine, --from and --until/--to)\n"
         "  record (-p PID | -a | -- CMD ARGS...) [-F HZ] [-d SECONDS] [--collector bcc|perf]\n"
-        "         [--off-cpu] -o OUTPUT                            sample live, write a profile\n"
+        "         [--off-cpu] [--as-root] -o OUTPUT                sample live, write a profile\n"
         "run 'bpfscope SUBCOMMAND --help' for each one's options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -77,6 +106,7 @@ def _parser_main() -> argparse.ArgumentParser:
     parser.add_argument("--collector", choices=("bcc", "perf"),
                         help="bcc (eBPF, needs root) or perf; default: bcc when it can run, else perf")
     parser.add_argument("--off-cpu", action="store_true", help=OFF_CPU_HELP)
+    parser.add_argument("--as-root", action="store_true", help=AS_ROOT_HELP)
     return parser
 
 
@@ -195,7 +225,7 @@ def _parser_record() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="bpfscope record",
         usage="bpfscope record (-p PID | -a | -- CMD ARGS...) [-F HZ] [-d SECONDS] [--collector bcc|perf] "
-        "[--off-cpu] -o OUTPUT",
+        "[--off-cpu] [--as-root] -o OUTPUT",
         description="Sample a process, every process, or a command launched for the purpose, and write "
         "one profile per thread (speedscope or folded, by OUTPUT's suffix). Sampling ends at the duration, "
         "when the process exits, or on Ctrl-C/SIGTERM; what was collected is written in every case.",
@@ -209,6 +239,7 @@ def _parser_record() -> argparse.ArgumentParser:
     p.add_argument("--collector", choices=("bcc", "perf"),
                    help="bcc (eBPF, needs root) or perf; default: bcc when it can run, else perf")
     p.add_argument("--off-cpu", action="store_true", help=OFF_CPU_HELP)
+    p.add_argument("--as-root", action="store_true", help=AS_ROOT_HELP)
     p.add_argument("-o", "--output", required=True, help="where to write (.speedscope.json, .folded, .pb.gz)")
     return p
 
@@ -290,7 +321,7 @@ def _top(ns: argparse.Namespace) -> int:
     group = _load_filtered(ns.input, _filters(ns))
     rows = top_functions(group, ns.by, ns.n or None)
     if ns.format == "json":
-        json.dump([r.as_json() for r in rows], sys.stdout, ensure_ascii=False)
+        sys.stdout.write(json_text([r.as_json() for r in rows]))
         sys.stdout.write("\n")
         return EXIT_OK
     if ns.format == "markdown":
@@ -342,7 +373,7 @@ def _diff(ns: argparse.Namespace) -> int:
               "match: are these profiles of the same program?", file=sys.stderr)
     rows = diff_shares(b_shares, n_shares, ns.n or None, match)
     if ns.json:
-        json.dump([r.as_json() for r in rows], sys.stdout, ensure_ascii=False)
+        sys.stdout.write(json_text([r.as_json() for r in rows]))
         sys.stdout.write("\n")
         return EXIT_OK
     from tui.tables import TableRow
@@ -383,7 +414,7 @@ def _record(args: list[str]) -> int:
     if ns.output != "-" and not os.access(directory, os.W_OK | os.X_OK):
         raise UsageError(f"{ns.output}: cannot write in {directory}")
     try:
-        target = Target.for_command(command) if command else \
+        target = Target.for_command(command, _run_as(ns.as_root)) if command else \
             Target.all_processes() if ns.all else Target.for_pid(ns.pid)
         # With the profile on stdout, a launched command's output goes to stderr instead.
         done = record(target, ns.frequency, ns.duration, ns.collector, sys.stderr, sys.stderr.isatty(),
@@ -487,7 +518,6 @@ def _open_live(parser: argparse.ArgumentParser, ns: argparse.Namespace, command:
     """The live TUI: `-p PID`, `-- CMD` (its output to a log file, off the screen) or the picker."""
     import functools
     import os
-    import tempfile
 
     from collectors.live.base import MAX_FREQUENCY, CommandIO, Target
     from collectors.live.choose import start_collector
@@ -498,7 +528,8 @@ def _open_live(parser: argparse.ArgumentParser, ns: argparse.Namespace, command:
     if not 1 <= ns.frequency <= MAX_FREQUENCY:
         raise UsageError(f"-F must be 1 to {MAX_FREQUENCY} Hz, not {ns.frequency}")
     try:
-        target = Target.for_command(command) if command else Target.for_pid(ns.pid) if ns.pid is not None else None
+        target = Target.for_command(command, _run_as(ns.as_root)) if command else \
+            Target.for_pid(ns.pid) if ns.pid is not None else None
     except ValueError as e:
         raise UsageError(str(e)) from None
     _check_target(ns.pid, command)
@@ -507,8 +538,8 @@ def _open_live(parser: argparse.ArgumentParser, ns: argparse.Namespace, command:
     io: CommandIO | None = None
     if command:
         # The command's output would garble the screen and its input would steal keys.
-        log_path = os.path.join(tempfile.mkdtemp(prefix="bpfscope-"), "command.log")
-        fds = [os.open(os.devnull, os.O_RDONLY), os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)]
+        log_path, log_fd = command_log(target.run_as if target is not None else None)
+        fds = [os.open(os.devnull, os.O_RDONLY), log_fd]
         io = CommandIO(stdin=fds[0], stdout=fds[1], stderr=fds[1])
     starter = functools.partial(start_collector, frequency=ns.frequency, which=ns.collector, io=io,
                                 off_cpu=ns.off_cpu)

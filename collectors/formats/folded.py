@@ -170,12 +170,16 @@ def write(profile: Profile) -> Iterable[str]:
 
 
 _NAME_FIXES = {ord(";"): ":", ord("\n"): " ", ord("\r"): " ", 0x7F: "\ufffd",
-               **{c: "\ufffd" for c in range(32) if c not in (9, 10, 13)}}
+               **{c: "\ufffd" for c in range(32) if c not in (9, 10, 13)},
+               **{c: "\ufffd" for c in range(0x80, 0xA0)},
+               **{c: "\ufffd" for c in (0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F),
+                                         *range(0x2066, 0x206A))}}
 
 
 def _folded_name(name: str) -> str:
     # `;` separates frames and a newline ends the sample: neither may survive in a name. Other
-    # control characters (a NUL from a damaged file) would make the output read as binary.
+    # control characters (a NUL from a damaged file) would make the output read as binary, and
+    # C1 controls (U+009B is CSI) and bidi overrides would act on a terminal that `cat`s it.
     return name.translate(_NAME_FIXES) if not name.isprintable() or ";" in name else name
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import NamedTuple
 
 from collectors.formats.errors import ProfileError
 from collectors.formats.limits import check_time
@@ -43,18 +44,52 @@ PROGRESS_EVERY = 4096
 
 _HEX = "0123456789abcdefABCDEF"
 
-# `comm pid[/tid] [cpu] time: rest`. The command name may contain spaces (`V8 WorkerThread`)
-# and so is matched lazily: the first `number[/number]` after it that is followed by a
-# timestamp is the thread. A timestamp is anything from a digit to a colon, so that a
-# damaged one is reported rather than taken for part of the command.
-_TIMED = re.compile(
-    r"[ \t]*(?P<comm>\S.*?)[ \t]+(?P<pid>\d+)(?:/(?P<tid>\d+))?(?:[ \t]+\[\d+\])?"
-    r"[ \t]+(?P<time>\d[^\s:]*):(?:[ \t]+(?P<rest>.*))?$"
-)
-# The same without a timestamp (`perf script -F comm,tid,event,ip,sym,dso`).
-_UNTIMED = re.compile(
-    r"[ \t]*(?P<comm>\S.*?)[ \t]+(?P<pid>\d+)(?:/(?P<tid>\d+))?(?:[ \t]+\[\d+\])?(?:[ \t]+(?P<rest>.*))?$"
-)
+# `comm pid[/tid] [cpu] time: rest`. The command name may contain spaces (`V8 WorkerThread`):
+# the first `number[/number]` word after it that is followed by a timestamp is the thread. A
+# timestamp is anything from a digit to a colon, so that a damaged one is reported rather than
+# taken for part of the command. The line is split into words once and each word is looked at
+# a bounded number of times: a regular expression with a lazy command name was quadratic in
+# a run of spaces (16 KB of them took 7.6 s, on every text file format detection saw).
+_WORD = re.compile(r"[^ \t]+")
+_PID = re.compile(r"(\d+)(?:/(\d+))?")
+_CPU = re.compile(r"\[\d+\]")
+_TIME = re.compile(r"\d[^\s:]*:")
+
+
+class _HeaderMatch(NamedTuple):
+    comm: str
+    pid: str
+    tid: str | None
+    time: str | None
+    rest: str | None
+
+
+def _match_header(line: str, timed: bool) -> _HeaderMatch | None:
+    """`comm pid[/tid] [cpu] time: rest` (`timed`) or `comm pid[/tid] [cpu] rest`, split as
+    the first pid word after a non-empty command name that completes the pattern; None when
+    no word does. Linear in the line's length."""
+    words = [(m.start(), m.end()) for m in _WORD.finditer(line)]
+    if not words or line[words[0][0]].isspace():
+        return None
+    for i in range(1, len(words)):
+        start, end = words[i]
+        pid = _PID.fullmatch(line, start, end)
+        if pid is None:
+            continue
+        j = i + 1
+        if j < len(words) and _CPU.fullmatch(line, *words[j]):
+            j += 1
+        time = None
+        if timed:
+            if j >= len(words) or _TIME.fullmatch(line, *words[j]) is None:
+                continue
+            time = line[words[j][0]:words[j][1] - 1]
+            j += 1
+        rest = line[words[j][0]:] if j < len(words) else None
+        comm = line[words[0][0]:words[i - 1][1]]
+        return _HeaderMatch(comm, pid[1], pid[2], time, rest)
+    return None
+
 
 _CLOCK_EVENTS = ("cpu-clock", "task-clock")
 """Software events whose period is in nanoseconds (so it is the time one sample stands for)."""
@@ -69,10 +104,10 @@ def _is_hex(text: str) -> bool:
 
 def _parse_header(line: str, timed_only: bool = False) -> _Header | None:
     """The fields of a sample header line, None when the line is not one."""
-    m = _TIMED.match(line)
+    m = _match_header(line, timed=True)
     time: float | None = None
     if m is not None:
-        time_text = m["time"]
+        time_text = m.time or ""
         try:
             time = float(time_text)
         except ValueError:
@@ -81,16 +116,16 @@ def _parse_header(line: str, timed_only: bool = False) -> _Header | None:
     elif timed_only:
         return None
     else:
-        m = _UNTIMED.match(line)
+        m = _match_header(line, timed=False)
         if m is None:
             return None
-    tid_text = m["tid"]
+    tid_text = m.tid
     if tid_text is None:
         # perf's default shows the thread id alone.
-        pid, tid = None, _whole(m["pid"], "thread id")
+        pid, tid = None, _whole(m.pid, "thread id")
     else:
-        pid, tid = _whole(m["pid"], "process id"), _whole(tid_text, "thread id")
-    rest = m["rest"] or ""
+        pid, tid = _whole(m.pid, "process id"), _whole(tid_text, "thread id")
+    rest = m.rest or ""
     period = None
     event = ""
     parts = rest.split(None, 1)
@@ -101,7 +136,7 @@ def _parse_header(line: str, timed_only: bool = False) -> _Header | None:
     if parts and parts[0].endswith(":"):
         event = parts[0][:-1]
         rest = parts[1] if len(parts) == 2 else ""
-    return m["comm"], pid, tid, time, event, period, rest.strip()
+    return m.comm, pid, tid, time, event, period, rest.strip()
 
 
 def _whole(text: str, what: str) -> int:
@@ -421,8 +456,8 @@ def sniff(text: str) -> bool:
             address = stripped.split(None, 1)[0]
             if _is_hex(address) or stripped.endswith(")"):
                 return True
-        is_timed = _TIMED.match(line) is not None
-        after_header = is_timed or (line[0] not in " \t" and _UNTIMED.match(line) is not None)
+        is_timed = _match_header(line, timed=True) is not None
+        after_header = is_timed or (line[0] not in " \t" and _match_header(line, timed=False) is not None)
         examined += 1
         timed += is_timed
         if examined >= 20:

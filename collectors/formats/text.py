@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import io
 import zlib
 
 from collectors.formats.errors import ProfileError
@@ -13,15 +14,28 @@ GZIP_MAGIC = b"\x1f\x8b"
 MAX_GUNZIPPED = 4 << 30
 """The most gzip data may unpack to by default: a 4 MB gzip bomb would otherwise be 4 GB."""
 
+MAX_GZIP_RATIO = 200
+"""How many times its compressed size gzip data may unpack to, beyond `GZIP_RATIO_FREE`.
+Profiles compress 5-50 times (repetitive perf script text ~100); deflate's ceiling is
+~1,030, which only crafted data reaches: a 510 KB file unpacking to 512 MiB is stopped at
+100 MB instead of costing a gigabyte."""
+
+GZIP_RATIO_FREE = 64 << 20
+"""Unpacked sizes up to this are allowed whatever the ratio."""
+
 _GZIP_CHUNK = 1 << 20
 
 
 def gunzip_if_needed(data: bytes, limit: int = MAX_GUNZIPPED) -> bytes:
     """Decompress gzip (possibly several members); other bytes pass through. Unpacking stops
-    with a ProfileError at `limit` bytes, before a gzip bomb has filled memory."""
+    with a ProfileError past `limit` bytes, or past `MAX_GZIP_RATIO` times the compressed
+    size (beyond `GZIP_RATIO_FREE`), before a gzip bomb has filled memory. The output is
+    gathered in one growing buffer that `getvalue` hands over without a copy, so the data is
+    held once, not as chunks and their join."""
     if not data.startswith(GZIP_MAGIC):
         return data
-    out: list[bytes] = []
+    cap = min(limit, max(GZIP_RATIO_FREE, MAX_GZIP_RATIO * len(data)))
+    out = io.BytesIO()
     size = 0
     rest = data
     try:
@@ -31,9 +45,9 @@ def gunzip_if_needed(data: bytes, limit: int = MAX_GUNZIPPED) -> bytes:
             while True:
                 chunk = member.decompress(pending, _GZIP_CHUNK)
                 size += len(chunk)
-                if size > limit:
-                    raise ProfileError(f"the gzip data unpacks to more than {limit:,} bytes")
-                out.append(chunk)
+                if size > cap:
+                    raise ProfileError(_too_big(cap, limit, len(data)))
+                out.write(chunk)
                 pending = member.unconsumed_tail
                 if member.eof or not (chunk or pending):
                     break
@@ -44,7 +58,14 @@ def gunzip_if_needed(data: bytes, limit: int = MAX_GUNZIPPED) -> bytes:
         raise ProfileError(f"corrupt gzip data ({e})") from None
     if rest:
         raise ProfileError("corrupt gzip data (trailing bytes that are not another gzip member)")
-    return b"".join(out)
+    return out.getvalue()
+
+
+def _too_big(cap: int, limit: int, packed: int) -> str:
+    if cap == limit:
+        return f"the gzip data unpacks to more than {limit:,} bytes"
+    return (f"the gzip data unpacks to more than {MAX_GZIP_RATIO} times its {packed:,} bytes "
+            f"(past {cap:,} bytes: a gzip bomb rather than a profile)")
 
 
 def decode_text(data: bytes) -> str:

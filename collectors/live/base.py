@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from collectors.profile import Frame
 
 if TYPE_CHECKING:
-    from collectors.live.command import HeldCommand
+    from collectors.live.command import HeldCommand, RunAs
 
 DEFAULT_FREQUENCY = 99
 MAX_FREQUENCY = 10_000
@@ -53,6 +53,8 @@ class Target:
 
     pid: int | None = None
     command: tuple[str, ...] = ()
+    run_as: RunAs | None = None
+    """Whom a launched command runs as (None: bpfscope's own user)."""
 
     @classmethod
     def for_pid(cls, pid: int) -> Target:
@@ -65,10 +67,10 @@ class Target:
         return cls()
 
     @classmethod
-    def for_command(cls, argv: Sequence[str]) -> Target:
+    def for_command(cls, argv: Sequence[str], run_as: RunAs | None = None) -> Target:
         if not argv:
             raise ValueError("an empty command")
-        return cls(command=tuple(argv))
+        return cls(command=tuple(argv), run_as=run_as)
 
     @property
     def is_all(self) -> bool:

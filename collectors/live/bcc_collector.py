@@ -59,6 +59,8 @@ TABLES_TIMEOUT = 60.0
 """Longest wait at start for a PID target's unwind tables (later ones come while sampling)."""
 CHILD_DRAIN_INTERVAL = 0.1
 CHILD_SECONDS = 2.0
+STOP_TIMEOUT = 10.0
+"""Longest wait for the sampling thread to end its round when stopping."""
 """After a new child of the target shows up, the ring is drained every 0.1 s for 2 s: a
 program that starts one short child (`make`, a shell script) usually starts more, and a
 child's modules can only be read while it lives."""
@@ -245,6 +247,7 @@ class BccCollector(Collector):
         self._comms: dict[bytes, str] = {}
         self._stack_errors = 0
         self._halt = threading.Event()
+        self._halt_at = 0.0
         self._worker: threading.Thread | None = None
         self.compile_seconds = 0.0
         self.drain_interval = MAX_DRAIN_INTERVAL
@@ -285,9 +288,10 @@ class BccCollector(Collector):
     def _attach(self, bcc: Any) -> None:
         b = self._bpf
         self._symbols = Symbolizer(bcc, self._asm)
+        self._symbols.halted = self._stopping_long
         self.unwinder.attach(b)
         if self.target.command:
-            self._command = HeldCommand(self.target.command, self.io)
+            self._command = HeldCommand(self.target.command, self.io, self.target.run_as)
         pid = self.pid or 0
         if pid:
             b[b"targets"][ct.c_uint(pid)] = ct.c_ubyte(1)
@@ -429,9 +433,13 @@ class BccCollector(Collector):
     def stop(self) -> None:
         if not self._claim_stop():
             return
+        self._halt_at = time.monotonic()
         self._halt.set()
         if self._worker is not None and self._worker is not threading.current_thread():
-            self._worker.join()
+            self._worker.join(STOP_TIMEOUT)
+            if self._worker.is_alive():
+                self._abandon_stuck_worker()
+                return
         try:
             if self.failure is None:
                 if self.off_cpu and self._bpf is not None:
@@ -440,6 +448,23 @@ class BccCollector(Collector):
         finally:
             self._release()
             self._publish(self._asm.take(self.stats.lost, self._stack_errors, force=True))
+            self._finished.set()
+
+    def _stopping_long(self) -> bool:
+        """Stopping for over half of `STOP_TIMEOUT`: load no more symbol files (the last
+        samples are then named `module+0xoffset`) so that the worker still ends in time."""
+        return self._halt.is_set() and time.monotonic() - self._halt_at > STOP_TIMEOUT / 2
+
+    def _abandon_stuck_worker(self) -> None:
+        """Stopping never waits forever: a worker still busy after `STOP_TIMEOUT` (it should
+        never be: nothing it reads can block) is left behind with the BPF objects it uses
+        (freed when bpfscope exits); the batches it queued are kept, a launched command ends."""
+        self.failure = self.failure or CollectorError(
+            f"the sampling thread did not stop within {STOP_TIMEOUT:g} s; the samples collected before are kept")
+        try:
+            if self._command is not None:
+                self._command.terminate()
+        finally:
             self._finished.set()
 
     def _end_off_cpu(self, b: Any) -> None:

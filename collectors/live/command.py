@@ -6,16 +6,23 @@ instruction of the command, so the collector can filter on it from the very firs
 sample. If bpfscope gives up (attach failed, or it died), the pipe closes without the word
 and the child exits with status 125 without running the command. `posix_spawn` is used
 rather than `fork`, which is unsafe in a process with threads.
+
+Under sudo the command runs as the user who ran sudo (`RunAs.sudo_user`: SUDO_UID, SUDO_GID,
+that user's groups, HOME, USER and LOGNAME), as py-spy and rbspy do, not as root: the child
+is `setpriv` (util-linux), which sets the real, effective and saved ids and the groups and
+then execs the same shell, so the pid is still the command's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import shutil
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from collectors.live.base import CollectorError, CommandIO, TargetError
 
@@ -24,15 +31,59 @@ _TRAMPOLINE = 'IFS= read -r go <&3; exec 3<&-; [ "$go" = go ] || exit 125; exec 
 NOT_STARTED = 125
 
 
+@dataclass(frozen=True, slots=True)
+class RunAs:
+    """The user a launched command runs as, instead of root."""
+
+    uid: int
+    gid: int
+    groups: tuple[int, ...]
+    name: str
+    home: str
+
+    @classmethod
+    def sudo_user(cls, environ: Mapping[str, str] | None = None) -> RunAs | None:
+        """The user who ran sudo, when bpfscope runs as root under sudo (None otherwise, or
+        when that user is root)."""
+        env = os.environ if environ is None else environ
+        uid_text, gid_text = env.get("SUDO_UID", ""), env.get("SUDO_GID", "")
+        if os.geteuid() != 0 or not uid_text.isdigit() or int(uid_text) == 0:
+            return None
+        uid = int(uid_text)
+        try:
+            entry: pwd.struct_passwd | None = pwd.getpwuid(uid)
+        except KeyError:
+            entry = None
+        gid = int(gid_text) if gid_text.isdigit() else entry.pw_gid if entry else uid
+        name = entry.pw_name if entry else env.get("SUDO_USER") or str(uid)
+        groups = tuple(os.getgrouplist(name, gid)) if entry else (gid,)
+        return cls(uid, gid, groups, name, entry.pw_dir if entry else "/")
+
+    def environment(self, base: Mapping[str, str]) -> dict[str, str]:
+        return {**base, "HOME": self.home, "USER": self.name, "LOGNAME": self.name}
+
+    def argv(self) -> list[str]:
+        """The `setpriv` prefix that drops to this user (real, effective and saved ids)."""
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            raise TargetError(f"setpriv (util-linux) is needed to run the command as {self.name}; "
+                              "install util-linux, or give --as-root")
+        groups = f"--groups={','.join(map(str, self.groups))}" if self.groups else "--clear-groups"
+        return [setpriv, f"--reuid={self.uid}", f"--regid={self.gid}", groups, "--"]
+
+
 class HeldCommand:
     """A command started but held before `exec` until `release()`."""
 
-    def __init__(self, argv: Sequence[str], io: CommandIO | None = None) -> None:
-        """`io`: file descriptors for the command's standard streams (default: inherit ours)."""
+    def __init__(self, argv: Sequence[str], io: CommandIO | None = None, run_as: RunAs | None = None) -> None:
+        """`io`: file descriptors for the command's standard streams (default: inherit ours);
+        `run_as`: the user to run it as (default: ours)."""
         if not argv:
             raise TargetError("no command to run was given")
         if shutil.which(argv[0]) is None:
             raise TargetError(f"command not found: {argv[0]}")
+        prefix = run_as.argv() if run_as is not None else []
+        env = run_as.environment(os.environ) if run_as is not None else dict(os.environ)
         read_end, self._write_end = os.pipe()
         actions: list[tuple[int, int, int] | tuple[int, int]] = [(os.POSIX_SPAWN_DUP2, read_end, 3)]
         io = io or CommandIO()
@@ -40,7 +91,8 @@ class HeldCommand:
             if fd is not None:
                 actions.append((os.POSIX_SPAWN_DUP2, fd, target))
         try:
-            self.pid = os.posix_spawn("/bin/sh", ["sh", "-c", _TRAMPOLINE, "sh", *argv], dict(os.environ),
+            shell = ["/bin/sh", "-c", _TRAMPOLINE, "sh", *argv]
+            self.pid = os.posix_spawn(prefix[0] if prefix else shell[0], [*prefix, *shell], env,
                                       file_actions=actions)
         except OSError as e:
             os.close(self._write_end)
@@ -48,6 +100,7 @@ class HeldCommand:
         finally:
             os.close(read_end)
         self.argv = tuple(argv)
+        self.run_as = run_as
         self.returncode: int | None = None
 
     def release(self) -> None:

@@ -19,7 +19,15 @@ CLOCK_MONOTONIC, the clock of `time.monotonic()`.
 perf resolves symbols itself (from the files on disk, so a process that exited still
 resolves); a frame without a symbol becomes `module+0xaddress` when perf names its file,
 else `[unknown]`. Frame lines are split by `collectors/formats/perf_script.py`'s
-`parse_frame_line`. Samples the kernel could not hand to perf record (its buffer full) come
+`parse_frame_line`.
+
+As root, perf opens a target's `/tmp/perf-PID.map` and ELF files itself, by path: it follows
+a symlink to a root-only file, waits on a FIFO, and reads an ELF path swapped for a link. So
+the perf collector run as root samples only root's own processes and commands; for anyone
+else's (and for `-a`) it refuses, naming the bcc collector (which reads through
+`target_files`) or running bpfscope as that user, where perf reads with that user's rights.
+
+Samples the kernel could not hand to perf record (its buffer full) come
 as `comm PID/TID [CPU] SECONDS: PERF_RECORD_LOST lost N` lines, counted as lost. The parser
 is small and specific to the fields above; reading saved `perf script` files is
 `collectors/formats/perf_script.py`'s job.
@@ -43,6 +51,7 @@ from collectors.formats.perf_script import parse_frame_line
 from collectors.live.base import DEFAULT_FREQUENCY, Collector, CollectorError, CommandIO, Target, check_pid
 from collectors.live.batches import BatchAssembler
 from collectors.live.command import HeldCommand
+from collectors.live.target_files import Credentials, TargetFileError
 from collectors.profile import Frame, FrameKind
 
 SCRIPT_FIELDS = "comm,pid,tid,cpu,time,ip,sym,dso"
@@ -172,6 +181,12 @@ def perf_unavailable_reason(target: Target) -> str | None:
     """Why the perf collector cannot run for `target`, with the fix; None when it should."""
     if perf_path() is None:
         return "perf is not installed: install linux-perf (Debian) or linux-tools-$(uname -r) (Ubuntu)"
+    if os.geteuid() == 0:
+        other = _not_roots(target)
+        if other is not None:
+            return (f"as root, perf would open {other}'s files itself (its /tmp/perf-PID.map, the ELF files it "
+                    "maps), following links and FIFOs that process can plant: use the bcc collector, or run "
+                    "bpfscope --collector perf as that user")
     if os.geteuid() != 0:
         paranoid = _read_int("/proc/sys/kernel/perf_event_paranoid")
         if target.is_all and paranoid is not None and paranoid > 0:
@@ -180,6 +195,21 @@ def perf_unavailable_reason(target: Target) -> str | None:
         if paranoid is not None and paranoid > 2:
             return (f"perf_event_paranoid is {paranoid}, which forbids sampling without root: run with sudo, "
                     "or `sysctl kernel.perf_event_paranoid=2`")
+    return None
+
+
+def _not_roots(target: Target) -> str | None:
+    """What, of `target`, is not root's own: perf run as root must not read its files."""
+    if target.is_all:
+        return "every user's processes"
+    if target.command:
+        return f"the command (run as {target.run_as.name})" if target.run_as is not None else None
+    if target.pid is not None:
+        try:
+            uid = Credentials.of(target.pid).uid
+        except TargetFileError:
+            return None  # no such process: check_pid says so
+        return f"process {target.pid} (uid {uid})" if uid != 0 else None
     return None
 
 
@@ -214,7 +244,7 @@ class PerfCollector(Collector):
             check_pid(self.target.pid)
         try:
             if self.target.command:
-                self._command = HeldCommand(self.target.command, self.io)
+                self._command = HeldCommand(self.target.command, self.io, self.target.run_as)
             self._spawn()
             if self._command is not None:
                 self._command.release()
@@ -337,7 +367,10 @@ class PerfCollector(Collector):
         for proc in (self._record, self._script):
             if proc is not None and proc.poll() is None:
                 proc.kill()
-                proc.wait()
+                # A process in an uninterruptible read (a hung network file) dies only when
+                # the read ends: stopping does not wait for that.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(STOP_TIMEOUT)
         if self._command is not None:
             if self._reader is None:
                 self._command.abandon()

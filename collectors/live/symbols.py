@@ -1,14 +1,19 @@
 """User and kernel symbols for the live collector, per process.
 
-- user addresses through bcc's per-process symbol cache, made with eager symbol loading so
-  that names stay readable after the process exits; for the target process the cache is
-  filled with every executable mapping as soon as it appears (and again after `dlopen` or
-  `exec`), JIT maps (`/tmp/perf-PID.map`, which bcc reads itself) included;
-- kernel addresses through bcc's kallsyms table, the frame's file naming the module
-  (`[nf_tables]`, as perf names it) when /proc/kallsyms places the address in one;
+- user addresses through our own resolver, never bcc's symbol cache (which opened a
+  target's perf map, ELF files and debug links itself: a symlink to a root-only file
+  leaked into exports, a FIFO hung `record`, a sparse 64 GiB map ate memory): ELF symbol
+  tables (`elf_symbols.py`) read through `target_files` from /proc/PID/map_files, cached per
+  file and shared across processes; JIT code from `/tmp/perf-PID.map` (`perf_map.py`) in
+  the target's root, bounded. For the target process every executable mapping is loaded as
+  soon as it appears (and again after `dlopen` or `exec`), so names stay readable after the
+  process exits;
+- kernel addresses through bcc's kallsyms table (not something a target controls), the
+  frame's file naming the module (`[nf_tables]`, as perf names it) when /proc/kallsyms
+  places the address in one;
 - return addresses (every frame but the leaf) looked up at `addr - 1`, so that a call
   that ends a function is charged to the caller;
-- an address without a symbol becomes `module+0xoffset` when bcc knows the module and
+- an address without a symbol becomes `module+0xoffset` when its module is known and
   `[unknown]` when not, never dropped.
 
 The bcc module is handed in by the collector (`bcc_collector.py` is the one import site).
@@ -18,13 +23,16 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import ctypes as ct
-import os
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from collectors.live.base import process_alive
 from collectors.live.batches import BatchAssembler
+from collectors.live.elf_symbols import ElfCache, ElfSymbols
+from collectors.live.perf_map import PerfMap
+from collectors.live.target_files import Credentials, TargetFileError
 from collectors.profile import Frame, FrameKind
 
 KERNEL_FILE = "[kernel.kallsyms]"
@@ -33,46 +41,79 @@ REFRESH_INTERVAL = 1.0
 EVICT_INTERVAL = 10.0
 
 
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    """An executable mapping of a process, as /proc/PID/maps lists it."""
+
+    start: int
+    end: int
+    offset: int
+    path: str
+    """The file (without ` (deleted)`), `[vdso]`-like names, or "" for anonymous memory."""
+
+
 class ProcessSymbols:
-    """One process's symbols: bcc's symbol cache and ours, per address and per raw stack."""
+    """One process's user symbols: its mappings, their ELF tables, its perf map, and the
+    frames and stacks already resolved."""
 
-    __slots__ = ("cache", "dead", "exec_ranges", "frames", "modules", "perf_map", "pid", "refreshed", "stacks")
+    __slots__ = ("creds", "dead", "elves", "frames", "mappings", "modules", "perf_map", "pid", "refreshed",
+                 "stacks", "starts")
 
-    def __init__(self, bcc: Any, pid: int) -> None:
+    def __init__(self, pid: int) -> None:
         self.pid = pid
-        self.cache = bcc.libbcc.lib.bcc_symcache_new(pid, ct.byref(_eager_option(bcc)))
+        try:
+            self.creds: Credentials | None = Credentials.of(pid)
+        except TargetFileError:
+            self.creds = None  # gone already: no files are read for it
         self.frames: dict[int, int] = {}
         """Lookup address -> frame id."""
         self.stacks: dict[bytes, tuple[int, bool]] = {}
         """Raw record key (lengths and addresses) -> (stack id, stack error)."""
         self.modules: frozenset[str] | None = None
-        """The executable mappings last loaded, for the target process."""
+        """The executable file mappings last loaded."""
         self.refreshed = time.monotonic()
-        self.exec_ranges: list[tuple[int, int]] = []
-        """Executable mappings (files and anonymous) when last read, sorted."""
-        self.perf_map = _perf_map_stamp(pid)
+        self.mappings: list[Mapping] | None = None
+        """Executable mappings (files and anonymous) when last read, sorted; None: not yet read."""
+        self.starts: list[int] = []
+        self.elves: dict[tuple[int, int, str], ElfSymbols | None] = {}
+        self.perf_map = PerfMap(pid)
         self.dead = False
 
     def forget(self) -> None:
         self.frames.clear()
         self.stacks.clear()
 
+    def set_mappings(self, mappings: list[Mapping]) -> None:
+        self.mappings = mappings
+        self.starts = [m.start for m in mappings]
+        live = {(m.start, m.end, m.path) for m in mappings}
+        for key in [k for k in self.elves if k not in live]:
+            del self.elves[key]
 
-def _eager_option(bcc: Any) -> Any:
-    # Eager names: bcc's default reads a name from the file at first use, and for a process
-    # in another mount namespace (a container) it reads through /proc/PID/root, which is
-    # gone with the process.
-    stt_func, stt_gnu_ifunc = 2, 10
-    return bcc.libbcc.bcc_symbol_option(use_debug_file=1, check_debug_file_crc=1, lazy_symbolize=0,
-                                        use_symbol_type=(1 << stt_func) | (1 << stt_gnu_ifunc))
-
-
-def _perf_map_stamp(pid: int) -> tuple[int, int] | None:
-    try:
-        st = os.stat(f"/tmp/perf-{pid}.map")
-    except OSError:
+    def mapping(self, addr: int) -> Mapping | None:
+        assert self.mappings is not None
+        i = bisect.bisect_right(self.starts, addr) - 1
+        if i >= 0 and addr < self.mappings[i].end:
+            return self.mappings[i]
         return None
-    return st.st_mtime_ns, st.st_size
+
+
+def read_mappings(pid: int) -> list[Mapping]:
+    """Every executable mapping of `pid`, sorted (empty when it cannot be read)."""
+    out: list[Mapping] = []
+    try:
+        with open(f"/proc/{pid}/maps", encoding="utf-8", errors="surrogateescape") as f:
+            for line in f:
+                parts = line.rstrip("\n").split(None, 5)
+                if len(parts) < 5 or parts[1][2:3] != "x":
+                    continue
+                start, _, end = parts[0].partition("-")
+                path = parts[5] if len(parts) == 6 else ""
+                out.append(Mapping(int(start, 16), int(end, 16), int(parts[2], 16), path.removesuffix(" (deleted)")))
+    except (OSError, ValueError):
+        pass
+    out.sort(key=lambda m: m.start)
+    return out
 
 
 class KernelModules:
@@ -137,27 +178,6 @@ def _symbol_address(kallsyms: bytes, name: bytes) -> int | None:
         return None
 
 
-def executable_ranges(pid: int) -> list[tuple[int, int]]:
-    """(start, end) of every executable mapping of `pid`, file-backed or not, sorted."""
-    out: list[tuple[int, int]] = []
-    try:
-        with open(f"/proc/{pid}/maps", encoding="utf-8", errors="surrogateescape") as f:
-            for line in f:
-                span, perms = line.split(None, 2)[:2]
-                if perms[2:3] == "x":
-                    start, _, end = span.partition("-")
-                    out.append((int(start, 16), int(end, 16)))
-    except (OSError, ValueError):
-        pass
-    out.sort()
-    return out
-
-
-def _in_ranges(ranges: list[tuple[int, int]], addr: int) -> bool:
-    i = bisect.bisect_right(ranges, (addr, 1 << 64)) - 1
-    return i >= 0 and ranges[i][0] <= addr < ranges[i][1]
-
-
 def executable_mappings(pid: int) -> dict[str, int]:
     """The files mapped executable in `pid`: path -> start of its first executable range."""
     out: dict[str, int] = {}
@@ -177,21 +197,24 @@ def executable_mappings(pid: int) -> dict[str, int]:
 class Symbolizer:
     """Turns raw records into stack ids in a `BatchAssembler`."""
 
-    def __init__(self, bcc: Any, assembler: BatchAssembler, modules: KernelModules | None = None) -> None:
+    def __init__(self, bcc: Any, assembler: BatchAssembler, modules: KernelModules | None = None,
+                 elves: ElfCache | None = None) -> None:
         self.bcc = bcc
-        self.lib = bcc.libbcc.lib
         self.asm = assembler
         self.processes: dict[int, ProcessSymbols] = {}
         self.kernel: dict[int, int] = {}
         self.modules = modules if modules is not None else KernelModules.read()
-        self._symbol = bcc.libbcc.bcc_symbol()
+        self.elves = elves if elves is not None else ElfCache()
         self._unknown = assembler.frame(Frame("[unknown]", None, None, None, FrameKind.UNKNOWN), False)
         self._last_evict = time.monotonic()
+        self.halted: Callable[[], bool] = lambda: False
+        """True once the collector is stopping: no new file is loaded then (a large ELF
+        takes a while), its addresses are named `module+0xoffset`, so stopping stays prompt."""
 
     def process(self, pid: int) -> ProcessSymbols:
         proc = self.processes.get(pid)
         if proc is None:
-            proc = self.processes[pid] = ProcessSymbols(self.bcc, pid)
+            proc = self.processes[pid] = ProcessSymbols(pid)
         return proc
 
     def stack(self, proc: ProcessSymbols, key: bytes, kernel_ips: tuple[int, ...],
@@ -231,12 +254,13 @@ class Symbolizer:
         return fid
 
     def _resolve_user(self, proc: ProcessSymbols, addr: int) -> int:
-        name, module, offset = self._lookup(proc, addr)
-        if name is None and module is None and self._maybe_refresh(proc, addr):
-            name, module, offset = self._lookup(proc, addr)
+        if proc.mappings is None:  # a process first seen now (-a, or a short-lived child)
+            self._read_maps(proc)
+        name, module, offset, jit = self._lookup(proc, addr)
+        if name is None and self._maybe_refresh(proc, addr, module):
+            name, module, offset, jit = self._lookup(proc, addr)
         if name is not None:
-            kind = FrameKind.JIT if module and _is_perf_map(module) else FrameKind.USER
-            return self.asm.frame(Frame(name, module, None, None, kind))
+            return self.asm.frame(Frame(name, module, None, None, FrameKind.JIT if jit else FrameKind.USER))
         if module is not None and module.startswith("["):  # [vdso] and the like: one frame each
             return self.asm.frame(Frame(module, None, None, None, FrameKind.USER), False)
         if module is not None:
@@ -244,56 +268,81 @@ class Symbolizer:
             return self.asm.frame(Frame(f"{base}+0x{offset:x}", module, None, None, FrameKind.USER), False)
         return self._unknown
 
-    def _lookup(self, proc: ProcessSymbols, addr: int) -> tuple[str | None, str | None, int]:
-        sym = self._symbol
-        found = self.lib.bcc_symcache_resolve(proc.cache, addr, ct.byref(sym)) == 0
-        module = ct.cast(sym.module, ct.c_char_p).value if sym.module else None
-        module_text = module.decode("utf-8", "surrogateescape") if module else None
-        if not found:
-            return None, module_text, sym.offset
-        raw = sym.demangle_name or sym.name
-        name = raw.decode("utf-8", "replace") if raw else None
-        self.lib.bcc_symbol_free_demangle_name(ct.byref(sym))
-        return name, module_text, sym.offset
+    def _lookup(self, proc: ProcessSymbols, addr: int) -> tuple[str | None, str | None, int, bool]:
+        """(name, module, offset, is JIT) of `addr` in `proc`."""
+        m = proc.mapping(addr)
+        if m is not None and m.path.startswith("/"):
+            elf = self._elf(proc, m)
+            if elf is None:
+                return None, m.path, addr - m.start + m.offset, False
+            vaddr = elf.vaddr(addr, m.start, m.offset)
+            if vaddr is None:
+                return None, m.path, addr - m.start + m.offset, False
+            return elf.lookup(vaddr), m.path, vaddr, False
+        if m is not None and m.path:
+            return None, m.path, 0, False
+        found = proc.perf_map.lookup(addr)
+        if found is not None:
+            return found[0], proc.perf_map.path, found[1], True
+        return None, None, 0, False
 
-    def _maybe_refresh(self, proc: ProcessSymbols, addr: int) -> bool:
-        """Re-read a live process's modules when an address bcc placed nowhere may be new code:
-        in a mapping bcc has not seen (`dlopen`), or in anonymous code while the JIT map
-        changed. At most once a second per process; a stray address (a broken frame-pointer
+    def _elf(self, proc: ProcessSymbols, m: Mapping) -> ElfSymbols | None:
+        key = (m.start, m.end, m.path)
+        if key in proc.elves:
+            return proc.elves[key]
+        if self.halted():
+            return None
+        elf = None
+        if proc.creds is not None:
+            elf = self.elves.mapped(proc.pid, m.start, m.end, m.path, proc.creds)
+        proc.elves[key] = elf
+        return elf
+
+    def _read_maps(self, proc: ProcessSymbols) -> None:
+        proc.set_mappings(read_mappings(proc.pid))
+        if proc.creds is not None and any(not m.path for m in proc.mappings or ()):
+            proc.perf_map.update(proc.creds)  # anonymous code: a JIT's
+
+    def _maybe_refresh(self, proc: ProcessSymbols, addr: int, module: str | None) -> bool:
+        """Re-read a live process's mappings when an address has no symbol and may be new
+        code: outside every mapping known (`dlopen`), or in anonymous code (a JIT's perf map
+        grows). At most once a second per process; a stray address (a broken frame-pointer
         chain, common without frame pointers) costs only a re-read of /proc/PID/maps."""
+        if module is not None and module.startswith("/"):
+            return False
         now = time.monotonic()
         if now - proc.refreshed < REFRESH_INTERVAL or not process_alive(proc.pid):
             return False
         proc.refreshed = now
-        if not _in_ranges(proc.exec_ranges, addr):
-            proc.exec_ranges = executable_ranges(proc.pid)
-            if not _in_ranges(proc.exec_ranges, addr):
+        if proc.mapping(addr) is None:
+            self._read_maps(proc)
+            if proc.mapping(addr) is None:
                 return False
-        elif _perf_map_stamp(proc.pid) == proc.perf_map:
-            return False
-        proc.perf_map = _perf_map_stamp(proc.pid)
-        self.lib.bcc_symcache_refresh(proc.cache)
-        proc.forget()
-        return True
+            proc.forget()
+            return True
+        if proc.creds is not None and proc.perf_map.update(proc.creds):
+            proc.forget()
+            return True
+        return False
 
     def load_modules(self, pid: int) -> None:
         """Load the symbols of every module `pid` has mapped now, if they changed since last time."""
-        maps = executable_mappings(pid)
-        if not maps:
+        mappings = read_mappings(pid)
+        if not mappings:
             return
         proc = self.process(pid)
-        modules = frozenset(maps)
+        modules = frozenset(m.path for m in mappings if m.path.startswith("/"))
         if modules == proc.modules:
             return
-        if proc.modules is not None:
-            self.lib.bcc_symcache_refresh(proc.cache)
         proc.refreshed = time.monotonic()
         proc.modules = modules
+        proc.set_mappings(mappings)
         proc.forget()  # addresses seen before may belong to a module only loaded now
-        sym = self._symbol
-        for start in maps.values():
-            if self.lib.bcc_symcache_resolve(proc.cache, start, ct.byref(sym)) == 0:
-                self.lib.bcc_symbol_free_demangle_name(ct.byref(sym))
+        for m in mappings:
+            if m.path.startswith("/"):
+                self._elf(proc, m)
+        if proc.creds is not None and any(not m.path for m in mappings):
+            proc.perf_map.update(proc.creds)
 
     def evict_dead(self) -> list[int]:
         """Free the symbols of processes found gone twice in a row (their last samples are
@@ -307,7 +356,6 @@ class Symbolizer:
             if process_alive(pid):
                 proc.dead = False
             elif proc.dead:
-                self.lib.bcc_free_symcache(proc.cache, pid)
                 del self.processes[pid]
                 evicted.append(pid)
             else:
@@ -315,12 +363,4 @@ class Symbolizer:
         return evicted
 
     def close(self) -> None:
-        for pid, proc in self.processes.items():
-            self.lib.bcc_free_symcache(proc.cache, pid)
         self.processes.clear()
-
-
-def _is_perf_map(module: str) -> bool:
-    base = module.rpartition("/")[2]
-    return base.startswith("perf-") and base.endswith(".map")
-

@@ -161,10 +161,14 @@ def open_target_file(pid: int, path: str, max_bytes: int = DEFAULT_MAX_BYTES,
 def _reopen_checked(pfd: int, path: str, max_bytes: int, creds: Credentials) -> int:
     st = os.fstat(pfd)
     check_file(st, path, max_bytes, creds)
+    check_file_system(pfd, path)
     # Reopening through our own fd's magic link opens this very inode (no race with a
-    # rename or a new symlink at `path`), now for reading and never blocking.
+    # rename or a new symlink at `path`), now for reading and never blocking (O_NONBLOCK
+    # also keeps a lease the target holds on its own file from stalling the open). It is
+    # opened as the target, so the kernel's own access checks (ACLs, LSMs) apply as to it.
     try:
-        fd = os.open(f"/proc/self/fd/{pfd}", os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        with _as_target(creds):
+            fd = os.open(f"/proc/self/fd/{pfd}", os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as e:
         raise TargetFileError(e.errno or errno.EIO, f"{path}: {e.strerror}") from None
     again = os.fstat(fd)
@@ -184,6 +188,32 @@ def check_file(st: os.stat_result, path: str, max_bytes: int, creds: Credentials
         raise TargetFileError(errno.EACCES, f"{path} is not readable by the target's user")
     if st.st_size > max_bytes:
         raise TargetFileError(errno.EFBIG, f"{path} is larger than {max_bytes} bytes")
+
+
+_PSEUDO_FILE_SYSTEMS = {
+    0x9FA0: "procfs", 0x62656572: "sysfs", 0x64626720: "debugfs", 0x74726163: "tracefs",
+    0x73636673: "securityfs", 0x27E0EB: "cgroup", 0x63677270: "cgroup2", 0xCAFE4A11: "bpffs",
+    0x62656570: "configfs", 0x65735546: "FUSE", 0x6E736673: "nsfs", 0x50495045: "pipefs",
+}
+"""File systems whose files are never a perf map or an ELF file a target runs: procfs and
+sysfs check access when a file is opened (as root, /proc/self/... would be bpfscope's own),
+and a FUSE file system's server, which an unprivileged user can run in a user namespace,
+can make a read block forever."""
+
+
+class _StatFs(ctypes.Structure):
+    _fields_ = [("f_type", ctypes.c_long), ("rest", ctypes.c_byte * 112)]
+
+
+def check_file_system(fd: int, path: str) -> None:
+    """Raise `TargetFileError` if `fd` lies on a pseudo or user-space file system."""
+    buf = _StatFs()
+    if _libc.fstatfs(fd, ctypes.byref(buf)) != 0:
+        err = ctypes.get_errno()
+        raise TargetFileError(err, f"{path}: {os.strerror(err)}")
+    kind = _PSEUDO_FILE_SYSTEMS.get(buf.f_type & 0xFFFFFFFF)
+    if kind is not None:
+        raise TargetFileError(errno.EACCES, f"{path} is on {kind}, which bpfscope does not read for a target")
 
 
 def read_fd(fd: int, max_bytes: int, path: str = "file") -> bytes:

@@ -131,3 +131,55 @@ def build(directory: Path, name: str, source: str) -> Path:
     out = directory / name
     subprocess.run(["gcc", *CFLAGS, "-pthread", "-o", str(out), str(src)], check=True, capture_output=True)
     return out
+
+
+HOSTILE_JIT = r"""
+/* A JIT that attacks its profiler through its perf map. Copies an endless loop into
+   anonymous executable memory, prints `ADDRESS` and waits for a line on stdin (the test
+   plants what it needs meanwhile), then makes /tmp/perf-PID.map, by argv[1]:
+   `symlink TARGET` a symlink to TARGET; `fifo` a FIFO; `sparse` a 64 GiB sparse file whose
+   first line names the code `jitted_spin`; `honest` a real map naming it `jitted_spin`.
+   Then prints `ready` and runs the code. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int main(int argc, char **argv) {
+    static const unsigned char code[] = {0x48, 0xff, 0xc0, 0xeb, 0xfb};
+    void *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED || argc < 2)
+        return 1;
+    memcpy(mem, code, sizeof code);
+    printf("%lx\n", (unsigned long)mem);
+    fflush(stdout);
+    char line[16];
+    if (!fgets(line, sizeof line, stdin))
+        return 1;
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/perf-%d.map", getpid());
+    char entry[64];
+    int n = snprintf(entry, sizeof entry, "%lx %zx jitted_spin\n", (unsigned long)mem, sizeof code);
+    if (!strcmp(argv[1], "symlink") && argc > 2) {
+        if (symlink(argv[2], path))
+            return 2;
+    } else if (!strcmp(argv[1], "fifo")) {
+        if (mkfifo(path, 0644))
+            return 2;
+    } else {
+        int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+        if (fd < 0 || write(fd, entry, n) != n)
+            return 2;
+        if (!strcmp(argv[1], "sparse") && ftruncate(fd, 64LL << 30))
+            return 2;
+        close(fd);
+    }
+    puts("ready");
+    fflush(stdout);
+    ((void (*)(void))mem)();
+    return 0;
+}
+"""
