@@ -124,7 +124,8 @@ class FunctionMatch:
     def describe(self, base: str = "BASE", new: str = "NEW") -> str:
         """`41 functions matched (12 by name alone: their files differ); 3 only in BASE, 5 only in NEW`."""
         by_name = f" ({len(self.alias)} by name alone: their files differ)" if self.alias else ""
-        return (f"{self.matched} functions matched{by_name}; {self.base_count - self.matched} only in {base}, "
+        noun = "function" if self.matched == 1 else "functions"
+        return (f"{self.matched} {noun} matched{by_name}; {self.base_count - self.matched} only in {base}, "
                 f"{self.new_count - self.matched} only in {new}")
 
 

@@ -33,11 +33,21 @@ def test_diff_json_rows_sorted_by_total_change(tmp_path: Path) -> None:
     assert (c["total_pct_base"], c["total_pct_new"]) == (0.0, 25.0)
 
 
+def ok_diff(*args: str | Path) -> str:
+    """Runs `bpfscope diff`, asserts it succeeded saying only how many functions matched on
+    stderr, and returns its stdout."""
+    r = run("diff", *args)
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bpfscope: ") and " matched; " in lines[0], r.stderr
+    return r.stdout
+
+
 def test_diff_limit_and_table(tmp_path: Path) -> None:
     """`-n 1` keeps the largest change; the table form names the function."""
     base = folded(tmp_path, "base.folded", "main;a 3\nmain;b 1\n")
     new = folded(tmp_path, "new.folded", "main;b 6\nmain;c 2\n")
-    assert [x["name"] for x in json.loads(ok("diff", base, new, "--json", "-n", "1"))] == ["a"]
+    assert [x["name"] for x in json.loads(ok_diff(base, new, "--json", "-n", "1"))] == ["a"]
     r = run("diff", base, new, env={"COLUMNS": "160"})
     assert r.returncode == 0, r.stderr
     assert "-75.00" in r.stdout and "main" in r.stdout
@@ -47,7 +57,7 @@ def test_diff_with_filters_and_bad_input(tmp_path: Path) -> None:
     """Filters apply to both files; a missing file is a one-line error with exit status 2."""
     base = folded(tmp_path, "base.folded", "main;a 3\nmain;b 1\n")
     new = folded(tmp_path, "new.folded", "main;b 6\nmain;c 2\n")
-    rows = json.loads(ok("diff", base, new, "--json", "--hide", "main"))
+    rows = json.loads(ok_diff(base, new, "--json", "--hide", "main"))
     assert "main" not in [x["name"] for x in rows]
     assert_one_line_error(run("diff", base, tmp_path / "missing.folded"), "missing.folded")
 

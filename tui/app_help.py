@@ -48,6 +48,7 @@ PALETTE_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Open a profile file", "Show another profile file in place of this one (o)", "open_file"),
     ("Copy frame name", "Copy the selected frame's name to the clipboard (c)", "copy_name"),
     ("Pause the view", "Live: freeze the panes while sampling goes on (space)", "toggle_pause"),
+    ("Resume the view", "Live: the paused panes follow sampling again (space)", "resume"),
     ("Stop sampling", "Live: stop the collector, keep the data (x)", "stop_sampling"),
     ("Choose a process", "The process picker: sample another process (p)", "pick_process"),
     ("Keys", "Every key (?)", "help"),

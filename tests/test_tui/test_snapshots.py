@@ -208,6 +208,10 @@ def _total_and_self(name: str) -> tuple[int, int]:
     return (sum(n for frames, n in lines if name in frames), sum(n for frames, n in lines if frames[-1] == name))
 
 
+def grand_total() -> int:
+    return sum(n for _, n in _folded_example())
+
+
 def _rows(app: BpfscopeApp) -> list[str]:
     graph = app.current_graph
     if graph is not None:
@@ -230,9 +234,9 @@ def _expected_rows() -> dict[str, tuple[str, str, str, dict[int, str]]]:
         "time-order": ("time-order", header + "Time Order", "main", {0: "main"}),
         "time-order-selected": ("time-order", header + "Time Order", "server.handle_request", {0: "main"}),
         "sandwich": ("sandwich", header + "Sandwich", "text.tokenize", {
-            0: " self  self%  total  total%  function",
-            1: f"{tok_self:>5} {100 * tok_self / grand:5.1f}%  {tok_total:>5}  {100 * tok_total / grand:5.1f}%"
-               "  text.tokenize"}),
+            0: "     self  self%    total total% function",
+            1: f"{tok_self:>9} {100 * tok_self / grand:5.1f}%{tok_total:>9} {100 * tok_total / grand:5.1f}%"
+               " text.tokenize"}),
         "sandwich-of-frame": ("sandwich", header + "Sandwich", "search.rank_results", {}),
         "search": ("left-heavy", header + "Left Heavy", "main", {0: "main"}),
     }
@@ -257,7 +261,7 @@ async def test_pane_snapshot_shows_the_rows_it_is_meant_to(state: str, keys: tup
             assert shown[y] == text, (y, shown[y])
         if state == "left-heavy-zoomed":  # zoomed on views.search: it fills the width, as its callers do
             total, _ = _total_and_self("views.search")
-            assert details[1].startswith(f"total {total} (") and "100.0% of view" in details[1]
+            assert details[1].startswith(f"total {total} {100 * total / grand_total():.1f}%  self 0 0.0%")
         if state == "sandwich-of-frame":
             assert str(app.query_one(ProfileHeader).render()).splitlines()[1] == "sandwich of search.rank_results"
         if state == "search":
