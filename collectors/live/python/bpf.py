@@ -22,12 +22,16 @@ stack there and is flagged in `status`.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes as ct
 
 from collectors.live.python.detect import PythonProcess
 
-PY_MAX_FRAMES = 128
-"""At most this many Python frames per sample (a power of two: the BPF code masks indexes)."""
+PY_MAX_FRAMES = 64
+"""At most this many Python frames per sample (a power of two: the BPF code masks indexes);
+the native frames get the rest of the record's 127 user slots."""
+PY_MAGIC = 0xB9F5A7
+"""The trailer's tag (bits 40-63)."""
 PY_MAX_THREADS = 64
 """Thread states looked at to find a thread that is not cached yet."""
 
@@ -36,9 +40,10 @@ STATUS_NO_THREAD = 1
 """The process is Python but the sampled thread has no thread state (a native thread)."""
 STATUS_READ_ERROR = 2
 STATUS_TRUNCATED = 3
-STATUS_NOT_PYTHON = 4
 
 ENTRY_FLAG = 1
+SHIM_FLAG = 2
+NO_OFFSET = 0xFFFF
 
 BPF_FRAGMENT = r"""
 #define PY_MAX_FRAMES __PY_MAX_FRAMES__
@@ -61,23 +66,17 @@ struct py_proc_t {
     s16 frame_instr;
     s16 frame_previous;
     s16 frame_flags;
-    s16 pad[2];
-};
-
-struct py_frame_t {
-    u64 code;
-    u64 instr;
+    s16 code_adaptive;
+    s16 pad;
 };
 
 struct py_stack_t {
-    s32 len;
-    u32 status;
-    struct py_frame_t frames[PY_MAX_FRAMES];
-    u8 flags[PY_MAX_FRAMES];  /* 3.11: is_entry; 3.12+: owner */
+    u64 words[PY_MAX_FRAMES];
 };
 
 BPF_HASH(py_procs, u32, struct py_proc_t, 4096);
 BPF_HASH(py_threads, u32, u64, 65536);
+BPF_PERCPU_ARRAY(py_scratch, struct py_stack_t, 1);
 
 static __always_inline int py_is_thread(struct py_proc_t *p, u64 ts, u32 tid) {
     u32 id = 0;
@@ -114,60 +113,111 @@ static __always_inline u64 py_thread_state(struct py_proc_t *p, u32 tid) {
     return 0;
 }
 
-static __always_inline void py_walk(u32 tgid, u32 tid, struct py_stack_t *out) {
-    out->len = 0;
-    struct py_proc_t *p = py_procs.lookup(&tgid);
-    if (!p) {
-        out->status = 4;
-        return;
-    }
-    out->status = 1;
+/* The sampled thread's Python frames into `out->words`, innermost first: the number of
+   words, and in *status 0 (whole), 1 (no thread state), 2 (a read failed: cut), 3 (more
+   than PY_MAX_FRAMES: cut). Each word: code object address | offset << 48 | flags (bit 0:
+   the outermost frame of an eval call, bit 1: a 3.12+ shim frame, with no code). */
+static __always_inline u32 py_walk(struct py_proc_t *p, u32 tid, struct py_stack_t *out, u32 *status) {
+    *status = 1;
     u64 ts = py_thread_state(p, tid);
     if (!ts)
-        return;
-    out->status = 2;
+        return 0;
+    *status = 2;
     u64 frame = 0;
     if (p->tstate_cframe >= 0) {
         u64 cframe = 0;
         if (bpf_probe_read_user(&cframe, 8, (void *)(ts + p->tstate_cframe)) || !cframe)
-            return;
+            return 0;
         if (bpf_probe_read_user(&frame, 8, (void *)(cframe + p->cframe_current_frame)))
-            return;
+            return 0;
     } else if (bpf_probe_read_user(&frame, 8, (void *)(ts + p->tstate_frame))) {
-        return;
+        return 0;
     }
-    /* One slot per frame met, the shim frames of 3.12+ included (code 0, flags PY_CSTACK):
-       the walk never branches on what it found but to stop, so that the verifier's states
+    /* The walk never branches on what it found but to stop, so that the verifier's states
        stay few (a count that differs by path makes them grow with the square of the loop). */
     int i = 0;
     for (; i < PY_MAX_FRAMES; i++) {
         if (!frame)
             break;
-        struct py_frame_t *f = &out->frames[i & (PY_MAX_FRAMES - 1)];
-        f->code = 0;
-        f->instr = 0;
+        u64 code = 0, instr = 0;
         u8 flags = 0;
         if (p->frame_flags >= 0
             && bpf_probe_read_user(&flags, 1, (void *)(frame + p->frame_flags)))
             break;
-        if (flags != PY_CSTACK || p->version < 0x030C) {
-            if (bpf_probe_read_user(&f->code, 8, (void *)(frame + p->frame_code))
-                || bpf_probe_read_user(&f->instr, 8, (void *)(frame + p->frame_instr)))
-                break;
+        u64 shim = flags == PY_CSTACK && p->version >= 0x030C;
+        if (!shim
+            && (bpf_probe_read_user(&code, 8, (void *)(frame + p->frame_code))
+                || bpf_probe_read_user(&instr, 8, (void *)(frame + p->frame_instr))))
+            break;
+        u64 offset;
+        if (p->version >= 0x030B) {
+            u64 start = code + p->code_adaptive;
+            offset = instr >= start && instr - start < 0x1FFFE ? (instr - start) >> 1 : 0xFFFF;
+        } else {
+            offset = (instr & 0xFFFFFFFF) < 0xFFFF ? (instr & 0xFFFFFFFF) : 0xFFFF;
         }
-        out->flags[i & (PY_MAX_FRAMES - 1)] = flags;
+        u64 entry = p->version < 0x030B || (p->version == 0x030B && flags);
+        out->words[i & (PY_MAX_FRAMES - 1)] = (code & 0xFFFFFFFFFFF8ULL) | offset << 48 | shim << 1 | entry;
         if (bpf_probe_read_user(&frame, 8, (void *)(frame + p->frame_previous)))
             break;
     }
-    out->len = i;
-    out->status = !frame ? 0 : i >= PY_MAX_FRAMES ? 3 : 2;
+    *status = !frame ? 0 : i >= PY_MAX_FRAMES ? 3 : 2;
+    return i;
+}
+
+/* The user stack with the Python frames: the native unwinder's addresses (cut at the root
+   side when both do not fit), the Python words, then a trailer word
+   PY_MAGIC << 40 | status << 32 | native count << 16 | Python count (never an address:
+   not canonical). Processes that are not Python get the native stack alone. */
+static __always_inline long unwind_user(void *ctx, u64 *ips) {
+    long n = native_unwind_user(ctx, ips);
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    struct py_proc_t *p = py_procs.lookup(&tgid);
+    if (!p)
+        return n;
+    u32 zero = 0;
+    struct py_stack_t *py = py_scratch.lookup(&zero);
+    if (!py)
+        return n;
+    u32 status = 0;
+    u32 m = py_walk(p, (u32)bpf_get_current_pid_tgid(), py, &status);
+    if (m > PY_MAX_FRAMES)
+        m = PY_MAX_FRAMES;
+    u32 native = n > 0 ? ((u32)n / 8) & 127 : 0;
+    /* The last slot is kept free: 126 words at most, so that the verifier sees every
+       write inside the record whatever the kernel stack took. */
+    if (native + m > MAX_FRAMES - 2)
+        native = MAX_FRAMES - 2 - m;
+    for (u32 i = 0; i < PY_MAX_FRAMES; i++) {
+        if (i >= m)
+            break;
+        u32 at = native + i;
+        if (at >= MAX_FRAMES - 2)
+            break;
+        /* Keep clang from computing the address before the check the verifier needs. */
+        asm volatile("" : "+r"(at));
+        at &= 127;
+        if (at >= MAX_FRAMES - 2)
+            break;
+        ips[at] = py->words[i & (PY_MAX_FRAMES - 1)];
+    }
+    u32 end = native + m;
+    asm volatile("" : "+r"(end));
+    end &= 127;
+    if (end > MAX_FRAMES - 2)
+        return n;
+    ips[end] = PY_MAGIC << 40 | (u64)status << 32 | (u64)native << 16 | m;
+    return (end + 1) * 8;
 }
 """
 
 
-def fragment() -> str:
-    """The C text (maps and `py_walk`) for a BPF program that includes the Python unwinder."""
-    return (BPF_FRAGMENT.replace("__PY_MAX_FRAMES__", str(PY_MAX_FRAMES))
+def fragment(native: str) -> str:
+    """The C text of `unwind_user` with Python frames, around a native unwinder's text
+    (whose `unwind_user` is renamed `native_unwind_user`)."""
+    return (native.replace("unwind_user(", "native_unwind_user(")
+            + f"#define PY_MAGIC {PY_MAGIC:#x}ULL\n"
+            + BPF_FRAGMENT.replace("__PY_MAX_FRAMES__", str(PY_MAX_FRAMES))
             .replace("__PY_MAX_THREADS__", str(PY_MAX_THREADS)))
 
 
@@ -178,7 +228,7 @@ class PyProcConfig(ct.Structure):
         (name, ct.c_int16) for name in (
             "runtime_interpreters_head", "interp_tstate_head", "tstate_next", "tstate_thread_id",
             "tstate_native_thread_id", "tstate_frame", "tstate_cframe", "cframe_current_frame", "frame_code",
-            "frame_instr", "frame_previous", "frame_flags", "pad0", "pad1")]
+            "frame_instr", "frame_previous", "frame_flags", "code_adaptive", "pad")]
 
 
 def config(proc: PythonProcess) -> PyProcConfig:
@@ -192,7 +242,8 @@ def config(proc: PythonProcess) -> PyProcConfig:
         tstate_native_thread_id=o.tstate_native_thread_id, tstate_frame=o.tstate_frame,
         tstate_cframe=o.tstate_cframe, cframe_current_frame=o.cframe_current_frame, frame_code=o.frame_code,
         frame_instr=o.frame_instr, frame_previous=o.frame_previous,
-        frame_flags=o.frame_is_entry if o.frame_is_entry >= 0 else o.frame_owner, pad0=0, pad1=0)
+        frame_flags=o.frame_is_entry if o.frame_is_entry >= 0 else o.frame_owner,
+        code_adaptive=o.code_adaptive, pad=0)
 
 
 def register(bpf: object, proc: PythonProcess) -> None:
@@ -204,7 +255,5 @@ def register(bpf: object, proc: PythonProcess) -> None:
 def forget(bpf: object, pid: int) -> None:
     """Drop a process's entry (it exited or exec'd into something else)."""
     table = bpf[b"py_procs"]  # type: ignore[index]
-    try:
+    with contextlib.suppress(KeyError):
         del table[ct.c_uint32(pid)]
-    except KeyError:
-        pass

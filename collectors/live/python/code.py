@@ -6,13 +6,14 @@ FrameKind.INTERPRETER)`: the code object's fields (`co_qualname` from 3.11, `co_
 before, `co_filename`, `co_firstlineno` and the line table) are read from /proc/PID/mem
 once and cached by address. A code object can be freed and its memory reused for another
 one, so the cache entry keeps the raw header it was decoded from, and a drain re-reads
-the header of every code object it meets (`begin_round`): a changed header is decoded
-again. Whatever cannot be read becomes `<python code 0x...>`, counted in `errors`.
+the header of a code object when it meets it again after `RECHECK` seconds: a changed
+header is decoded again. Whatever cannot be read becomes `<python code 0x...>`, counted in `errors`.
 """
 
 from __future__ import annotations
 
 import struct
+import time
 from dataclasses import dataclass, field
 
 from collectors.live.python.linetable import line_for
@@ -23,6 +24,9 @@ from collectors.profile import Frame, FrameKind
 MAX_NAME = 1024
 """Characters of a name or a file name read at most."""
 MAX_LINETABLE = 1 << 16
+NO_OFFSET = 0xFFFF
+RECHECK = 0.5
+"""Seconds a code object read from memory is trusted before its header is compared again."""
 
 _U64 = struct.Struct("<Q")
 _I32 = struct.Struct("<i")
@@ -53,22 +57,24 @@ class CodeReader:
         self.codes: dict[int, CodeInfo | None] = {}
         self._checked: set[int] = set()
         self._header_size = offsets.code_header_size()
+        self._round = time.monotonic()
 
     @property
     def errors(self) -> int:
         return self.memory.errors
 
-    def begin_round(self) -> None:
-        """A new drain: code objects met from now on are checked against memory again once."""
-        self._checked.clear()
-
-    def frame(self, code: int, instr: int) -> tuple[Frame, bool]:
-        """The frame for a code object at `code` executing at `instr` (an instruction pointer
-        from 3.11, `f_lasti` before), and whether it was read (False: a placeholder)."""
+    def frame(self, code: int, offset: int) -> tuple[Frame, bool]:
+        """The frame for a code object at `code` executing at `offset` (in code units from
+        3.10, in bytes before, 0xFFFF when unknown), and whether it was read (False: a
+        placeholder). Code objects are checked against memory again every `RECHECK` s."""
+        now = time.monotonic()
+        if now - self._round > RECHECK:
+            self._round = now
+            self._checked.clear()
         info = self._info(code)
         if info is None:
             return Frame(f"<python code 0x{code:x}>", None, None, None, FrameKind.INTERPRETER), False
-        return Frame(info.name, info.file, self._line(info, code, instr), None, FrameKind.INTERPRETER), True
+        return Frame(info.name, info.file, self._line(info, offset), None, FrameKind.INTERPRETER), True
 
     def _info(self, code: int) -> CodeInfo | None:
         cached = self.codes.get(code)
@@ -102,17 +108,11 @@ class CodeReader:
         table = self.bytes_object(ptr(o.code_linetable)) or b""
         return CodeInfo(header, name, file, firstlineno, table)
 
-    def _line(self, info: CodeInfo, code: int, instr: int) -> int | None:
-        if self.version >= (3, 11):
-            offset = instr - code - self.offsets.code_adaptive
-            if offset < 0 or offset > 1 << 24:
-                return info.firstlineno
-        else:
-            offset = instr & 0xFFFFFFFF
-            if offset >= 1 << 31:  # f_lasti -1: not started
-                return info.firstlineno
-            if self.version >= (3, 10):
-                offset *= 2  # an instruction index since 3.10
+    def _line(self, info: CodeInfo, offset: int) -> int | None:
+        if offset >= NO_OFFSET:
+            return info.firstlineno
+        if self.version >= (3, 10):
+            offset *= 2  # code units
         line = info.lines.get(offset, -1)
         if line == -1:
             line = line_for(self.version, info.linetable, info.firstlineno, offset)

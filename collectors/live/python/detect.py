@@ -96,6 +96,16 @@ def interpreter_file(maps: list[_Mapping]) -> str | None:
     return candidates[0] if candidates else None
 
 
+def interpreter_key(pid: int) -> tuple[str, int] | None:
+    """(the interpreter file, where it is mapped) of `pid`, None when it maps none: what
+    changes when a process execs into another interpreter or out of Python."""
+    maps = _mappings(pid)
+    path = interpreter_file(maps)
+    if path is None:
+        return None
+    return path, min(m.start for m in maps if m.path == path)
+
+
 def version_from_name(path: str) -> tuple[int, int] | None:
     m = _NAME.search(path)
     return (int(m.group(1)), int(m.group(2))) if m else None
