@@ -8,6 +8,7 @@ from pathlib import Path
 
 PYENV = Path("/root/.pyenv/versions")
 VERSIONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
+INTERPRETER_VERSIONS = VERSIONS
 DEBIAN_PYTHON = "/usr/bin/python3"
 
 
