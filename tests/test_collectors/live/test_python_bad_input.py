@@ -20,6 +20,8 @@ from tests.test_collectors.live.conftest import require_bcc
 from tests.test_collectors.live.helpers import collect
 from tests.test_collectors.live.python_workloads import PYENV, interpreters
 
+AFTER_EXEC = ("import time\nend = time.time() + 3\ndef after_exec():\n"
+              "    while time.time() < end: sum(range(1000))\nafter_exec()\n")
 SPIN = "def spin():\n    while True:\n        sum(range(1000))\nspin()\n"
 
 
@@ -59,8 +61,7 @@ def test_process_that_execs_and_exits_mid_sample(tmp_path: Path) -> None:
     flag = tmp_path / "sampling"
     code = (f"import os, time\ndef before_exec():\n    while not os.path.exists({str(flag)!r}): sum(range(1000))\n"
             f"    end = time.time() + 1.5\n    while time.time() < end: sum(range(1000))\nbefore_exec()\n"
-            f"os.execv({pythons['3.12']!r}, [{pythons['3.12']!r}, '-c', "
-            f"'import time\\nend = time.time() + 3\\ndef after_exec():\\n    while time.time() < end: sum(range(1000))\\nafter_exec()'])")
+            f"os.execv({pythons['3.12']!r}, [{pythons['3.12']!r}, '-c', {AFTER_EXEC!r}])")
     proc = _run(pythons["3.11"], code)
     try:
         collector = BccCollector(Target.for_pid(proc.pid), 199)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collectors.live.python import bpf as pybpf
 from collectors.live.python.merge import groups, merge
 from collectors.live.unwind.python import split_user
-from collectors.live.python import bpf as pybpf
 
 EVAL = "_PyEval_EvalFrameDefault"
 
