@@ -136,6 +136,9 @@ def status_text(run: LiveRun, paused: bool) -> str:
     target = c.target.describe()
     if c.target.command and c.pid is not None:
         target = f"{target} (PID {c.pid})"
+    runtime = c.runtime()
+    if runtime:
+        target = f"{target}, {runtime}"
     name = f"{c.name} + off-CPU" if records_off_cpu(c) else c.name
     parts = [name, printable(target), f"{c.frequency} Hz", f"{st.samples} samples", f"{st.lost} lost",
              f"{c.elapsed():.1f} s", f"{st.unknown_share:.1%} [unknown]"]

@@ -456,6 +456,11 @@ class BccCollector(Collector):
         text = super().describe()
         return f"{text}, with off-CPU time" if self.off_cpu else text
 
+    def runtime(self) -> str | None:
+        notes: dict[int, str] = getattr(self.unwinder, "notes", {})
+        pid = self.pid
+        return notes.get(pid) if pid is not None else None
+
     def _release(self) -> None:
         """Detach and unload everything (idempotent), end a launched command that still runs."""
         b, self._bpf = self._bpf, None
