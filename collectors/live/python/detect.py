@@ -69,6 +69,13 @@ class _Mapping:
     end: int
     offset: int
     path: str
+    file_id: str = ""
+    """`device inode` as /proc/PID/maps gives them."""
+
+
+_FACTS_CACHE: dict[tuple[str, str], tuple[int, tuple[int, int, int] | None, int | None] | None] = {}
+"""ELF facts per mapped file (path and identity): processes of one interpreter parse it once."""
+_FACTS_CACHE_SIZE = 64
 
 
 def _mappings(pid: int) -> list[_Mapping]:
@@ -80,7 +87,8 @@ def _mappings(pid: int) -> list[_Mapping]:
                 if len(parts) < 6 or not parts[5].startswith("/"):
                     continue
                 start, _, end = parts[0].partition("-")
-                out.append(_Mapping(int(start, 16), int(end, 16), int(parts[2], 16), parts[5].rstrip("\n")))
+                out.append(_Mapping(int(start, 16), int(end, 16), int(parts[2], 16), parts[5].rstrip("\n"),
+                                    f"{parts[3]} {parts[4]}"))
     except (OSError, ValueError):
         return []
     return out
@@ -118,10 +126,17 @@ def detect(pid: int) -> PythonProcess | NotSupported | None:
     if path is None:
         return None
     own = [m for m in maps if m.path == path]
-    try:
-        symbols = _elf_facts(pid, own[0], path)
-    except (TargetFileError, OSError) as e:
-        return NotSupported(pid, f"the Python interpreter file cannot be read ({e}): native frames only")
+    cache_key = (path, own[0].file_id)
+    if cache_key in _FACTS_CACHE:
+        symbols = _FACTS_CACHE[cache_key]
+    else:
+        try:
+            symbols = _elf_facts(pid, own[0], path)
+        except (TargetFileError, OSError) as e:
+            return NotSupported(pid, f"the Python interpreter file cannot be read ({e}): native frames only")
+        if len(_FACTS_CACHE) >= _FACTS_CACHE_SIZE:
+            _FACTS_CACHE.clear()
+        _FACTS_CACHE[cache_key] = symbols
     if symbols is None:
         return None
     runtime_vaddr, version, load_vaddr = symbols

@@ -77,6 +77,9 @@ class PythonUnwinder(Unwinder):
 
     def track(self, pid: int) -> None:
         self.native.track(pid)
+        self._track_python(pid)
+
+    def _track_python(self, pid: int) -> None:
         key = interpreter_key(pid)
         if pid in self._seen and self._seen[pid] == key:
             return
@@ -97,6 +100,10 @@ class PythonUnwinder(Unwinder):
         return self.native.ready(timeout)
 
     def user_stack(self, pid: int, raw: RawStacks) -> UserStack:
+        if pid not in self._seen:
+            # A process met in a sample first (sampling every process, `-a`): is it Python?
+            # Its later samples will say, from the moment it is registered.
+            self._track_python(pid)
         native, python = split_user(raw.user)
         stack = self.native.user_stack(pid, RawStacks(raw.kernel, native, raw.error) if python else raw)
         if python is None:

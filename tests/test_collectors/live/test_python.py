@@ -135,3 +135,21 @@ def test_python_stacks_threads_and_c_code(which: str, tmp_path: Path) -> None:
                  for p in group.profiles for s, _ in p.iter_samples() if caller in [frames[f].name for f in s]]
         assert any(any(frames[f].kind is FrameKind.USER and frames[f].name != "[unknown]" for f in rest)
                    for rest in below), (caller, below[:5])
+
+
+def test_python_frames_when_sampling_every_process(tmp_path: Path) -> None:
+    """`-a`: a Python process met in the samples is recognised and its later samples carry
+    its Python frames."""
+    require_bcc()
+    target = start(_python("3.12"), PHASES, tmp_path / "phases.py", 60)
+    try:
+        collector = BccCollector(Target(), 199)
+        collector.start()
+        group = collect(collector, 4)
+        notes = getattr(collector.unwinder, "notes", {})
+    finally:
+        target.kill()
+        target.wait()
+    assert notes.get(target.pid, "").startswith("Python 3.12"), notes
+    mine = [p for p in group.profiles if p.pid == target.pid]
+    assert any("encode_phase" in n for p in mine for n in names(group, p))
