@@ -58,3 +58,11 @@ def test_split_user_reads_the_trailer() -> None:
     bad = pybpf.PY_MAGIC << 40 | 5 << 16 | 9  # counts that do not fit: the Python part is dropped
     native, py = split_user((*words, bad))
     assert native == words and py is not None and py.words == () and py.status == pybpf.STATUS_READ_ERROR
+
+
+def test_extra_eval_frames_keep_their_place() -> None:
+    """More eval frames than groups (a Python stack cut at its outer end): the innermost
+    ones get the groups, the outer ones stay as they are."""
+    native = [10, 11, 12, 13, 14]
+    names = ["_start", EVAL, EVAL, "PyObject_Call", EVAL]
+    assert merge(native, names, [[1], [2]]) == [10, 11, 1, 13, 2]
