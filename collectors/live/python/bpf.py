@@ -27,9 +27,10 @@ import ctypes as ct
 
 from collectors.live.python.detect import PythonProcess
 
-PY_MAX_FRAMES = 64
-"""At most this many Python frames per sample (a power of two: the BPF code masks indexes);
-the native frames get the rest of the record's 127 user slots."""
+PY_MAX_FRAMES = 32
+"""At most this many Python frames per sample, the innermost (a power of two: the BPF code
+masks indexes); the native frames get the rest of the record's 127 user slots. 64 took the
+program past the verifier's limit (E2BIG) together with the CFI unwinder's loops."""
 PY_MAGIC = 0xB9F5A7
 """The trailer's tag (bits 40-63)."""
 PY_MAX_THREADS = 64
@@ -102,6 +103,7 @@ static __always_inline u64 py_thread_state(struct py_proc_t *p, u32 tid) {
         return 0;
     if (bpf_probe_read_user(&ts, 8, (void *)(interp + p->interp_tstate_head)))
         return 0;
+#pragma clang loop unroll(disable)
     for (int i = 0; i < PY_MAX_THREADS && ts; i++) {
         if (py_is_thread(p, ts, tid) == 1) {
             py_threads.update(&tid, &ts);
@@ -136,6 +138,7 @@ static __always_inline u32 py_walk(struct py_proc_t *p, u32 tid, struct py_stack
     /* The walk never branches on what it found but to stop, so that the verifier's states
        stay few (a count that differs by path makes them grow with the square of the loop). */
     int i = 0;
+#pragma clang loop unroll(disable)
     for (; i < PY_MAX_FRAMES; i++) {
         if (!frame)
             break;
@@ -188,6 +191,7 @@ static __always_inline long unwind_user(void *ctx, u64 *ips) {
        write inside the record whatever the kernel stack took. */
     if (native + m > MAX_FRAMES - 2)
         native = MAX_FRAMES - 2 - m;
+#pragma clang loop unroll(disable)
     for (u32 i = 0; i < PY_MAX_FRAMES; i++) {
         if (i >= m)
             break;
