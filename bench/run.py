@@ -9,7 +9,8 @@ collectors' CPU, compile time and memory per sample while profiling a busy proce
 is `bench/long_session.py`: memory and rebuild times over minutes of sampling; `cfi` is
 `bench/cfi_bench.py`: CFI unwinding's table build cost and bcc's CPU on a target without
 frame pointers; `hostile` is `bench/hostile_bench.py`: the figures of issue 12 (header parsing,
-gzip bomb, symbol lookups).
+gzip bomb, symbol lookups); `python` is `bench/python_bench.py`: bpfscope's CPU with Python
+frames beside py-spy's on the same target.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def main() -> None:
     results["cfi"] = run_script("cfi_bench.py")
     results["live_tui"] = run_script("live_tui_bench.py")
     results["hostile"] = run_script("hostile_bench.py")
+    results["python"] = run_script("python_bench.py")
     results["long_session"] = run_script("long_session.py")  # LONG_SECONDS (default 120) sets its length
     results["targets"] = {
         "read_seconds": 2.0, "read_peak_rss_mb": 400, "write_seconds": 2.0,

@@ -8,7 +8,7 @@
 # line and the script goes on: it never fails the whole set-up for one missing piece.
 set -uo pipefail
 
-WANTED=(python3-bpfcc bpfcc-tools linux-perf bpftool tmux golang-go gcc g++ binutils rustc)
+WANTED=(python3-bpfcc bpfcc-tools linux-perf bpftool tmux golang-go gcc g++ binutils rustc python3)
 
 say() { printf 'setup-system: %s\n' "$*"; }
 
@@ -132,6 +132,16 @@ else
         fi
     fi
 fi
+
+# --- CPython builds for the Python-frames tests ----------------------------------------------
+# The live Python tests run every supported CPython (3.9-3.13) and 3.8 (an unsupported one)
+# from pyenv, with their headers (for the offsets check). Building them takes long: they are
+# only reported here when missing, with the command that makes them.
+for v in 3.8 3.9 3.10 3.11 3.12 3.13; do
+    if ! compgen -G "/root/.pyenv/versions/$v.*/bin/python$v" >/dev/null; then
+        say "MISSING: CPython $v under /root/.pyenv/versions (pyenv install $v; needs libssl-dev etc.)"
+    fi
+done
 
 # --- tracefs --------------------------------------------------------------------------------
 if [[ -d /sys/kernel/tracing ]] && ! mountpoint -q /sys/kernel/tracing; then

@@ -177,6 +177,9 @@ def status_fields(run: LiveRun, paused: bool) -> list[tuple[int, str]]:
     target = c.target.describe()
     if c.target.command and c.pid is not None:
         target = f"{target} (PID {c.pid})"
+    runtime = c.runtime()
+    if runtime:
+        target = f"{target}, {runtime}"
     name = f"{c.name} + off-CPU" if records_off_cpu(c) else c.name
     fields = [(6, name), (3, printable(target)), (7, f"{c.frequency} Hz"), (2, f"{st.samples} samples")]
     fields.append((4 if st.lost else 9, f"{st.lost} lost"))

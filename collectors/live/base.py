@@ -250,6 +250,11 @@ class Collector(abc.ABC):
             what = f"{what} (PID {self.pid})"
         return f"{self.name} sampling {what} at {self.frequency} Hz"
 
+    def runtime(self) -> str | None:
+        """What the target runs, when the collector recognised it (`Python 3.11.7`, or why
+        its interpreter frames cannot be shown), for status lines; None otherwise."""
+        return None
+
     # --- results ------------------------------------------------------------------------
 
     def drain(self) -> list[SampleBatch]:

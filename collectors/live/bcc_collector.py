@@ -20,6 +20,7 @@ This is the only module that imports bcc, and only when a collector starts.
 from __future__ import annotations
 
 import ctypes as ct
+import functools
 import importlib.util
 import os
 import tempfile
@@ -47,6 +48,7 @@ from collectors.live.symbols import ProcessSymbols, Symbolizer
 from collectors.live.unwind.base import Unwinder
 from collectors.live.unwind.cfi import CfiUnwinder
 from collectors.live.unwind.frame_pointers import FramePointerUnwinder
+from collectors.live.unwind.python import PythonUnwinder
 
 PROGRAM_NAME = "bpfscope_sample"
 """The BPF program's name as `bpftool prog show` lists it."""
@@ -226,10 +228,11 @@ class BccCollector(Collector):
     name = "bcc"
 
     def __init__(self, target: Target, frequency: int = DEFAULT_FREQUENCY, io: CommandIO | None = None,
-                 off_cpu: bool = False, unwinder: Unwinder | None = None) -> None:
+                 off_cpu: bool = False, unwinder: Unwinder | None = None, python: bool = True) -> None:
         """`off_cpu`: record where the target waits too (see `offcpu.py`), all in seconds;
         `unwinder`: how user stacks are unwound (by default CFI, `.eh_frame`, for a target
-        process, frame pointers for all processes)."""
+        process, frame pointers for all processes); `python`: with the Python frames of
+        CPython processes on top (`unwind/python.py`)."""
         super().__init__(target, frequency, io)
         self.off_cpu = off_cpu
         if unwinder is None:
@@ -237,7 +240,7 @@ class BccCollector(Collector):
             # follows frame pointers (and skips verifying the CFI loops).
             targeted = target.pid is not None or bool(target.command)
             unwinder = CfiUnwinder() if targeted else FramePointerUnwinder()
-        self.unwinder = unwinder
+        self.unwinder: Unwinder = PythonUnwinder(unwinder) if python else unwinder
         self._bcc: Any = None
         self._bpf: Any = None
         self._counters: Any = None
@@ -396,7 +399,8 @@ class BccCollector(Collector):
             if cached is None:
                 raw = split_key(key)
                 user = user_stack(pid, raw)
-                cached = symbols.stack(proc, key, raw.kernel, user.addresses, raw.error)
+                rewrite = None if user.extra is None else functools.partial(self.unwinder.rewrite, pid, user, asm=asm)
+                cached = symbols.stack(proc, key, raw.kernel, user.addresses, raw.error, rewrite)
             sid, error = cached
             errors += error
             comm = comms.get(raw_comm)
@@ -425,8 +429,8 @@ class BccCollector(Collector):
     def _load_modules(self, pid: int) -> None:
         """Read `pid`'s mappings for its symbols and for the unwinder."""
         assert self._symbols is not None
+        self.unwinder.track(pid)  # first: it is quick, and the samples need it from the start
         self._symbols.load_modules(pid)
-        self.unwinder.track(pid)
 
     # --- stop ---------------------------------------------------------------------------
 
@@ -476,6 +480,11 @@ class BccCollector(Collector):
     def describe(self) -> str:
         text = super().describe()
         return f"{text}, with off-CPU time" if self.off_cpu else text
+
+    def runtime(self) -> str | None:
+        notes: dict[int, str] = getattr(self.unwinder, "notes", {})
+        pid = self.pid
+        return notes.get(pid) if pid is not None else None
 
     def _release(self) -> None:
         """Detach and unload everything (idempotent), end a launched command that still runs."""

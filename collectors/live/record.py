@@ -59,7 +59,9 @@ def stop_on_signals(stop: threading.Event) -> Iterator[dict[str, str]]:
 
 def progress_line(collector: Collector) -> str:
     st = collector.stats
-    return (f"{collector.name}: {collector.target.describe()} at {collector.frequency} Hz: "
+    runtime = collector.runtime()
+    target = collector.target.describe() + (f" ({runtime})" if runtime else "")
+    return (f"{collector.name}: {target} at {collector.frequency} Hz: "
             f"{st.samples} samples, {st.lost} lost, {collector.elapsed():.1f} s, "
             f"{st.unknown_share:.1%} [unknown]" + (f", {st.whole_text()}" if st.user_stacks else ""))
 

@@ -218,8 +218,10 @@ class Symbolizer:
         return proc
 
     def stack(self, proc: ProcessSymbols, key: bytes, kernel_ips: tuple[int, ...],
-              user_ips: tuple[int, ...], error: bool) -> tuple[int, bool]:
-        """(stack id, `error`) for a record's stacks (leaf first), cached under its key bytes."""
+              user_ips: tuple[int, ...], error: bool,
+              rewrite: Callable[[list[int]], list[int]] | None = None) -> tuple[int, bool]:
+        """(stack id, `error`) for a record's stacks (leaf first), cached under its key bytes;
+        `rewrite` turns the root-first user frame ids into those shown (the unwinder's)."""
         ips = kernel_ips + user_ips
         nk = len(kernel_ips)
         # Every address but the leaf (the first: the kernel's when it is on top) is a return
@@ -231,6 +233,8 @@ class Symbolizer:
         user = [self._user_frame(proc, a) for a in lookup[nk:]]
         user.reverse()
         kernel.reverse()
+        if rewrite is not None:
+            user = rewrite(user)
         sid = self.asm.stack(tuple(user + kernel), len(user))
         result = (sid, error)
         proc.stacks[key] = result

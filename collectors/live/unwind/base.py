@@ -13,6 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, NamedTuple
 
+from collectors.live.batches import BatchAssembler
 from collectors.live.records import RawStacks
 
 
@@ -22,6 +23,8 @@ class UserStack(NamedTuple):
     addresses: tuple[int, ...]
     cut: bool = False
     """The unwinder knows it stopped early (a failed read or a bad unwind rule)."""
+    extra: object = None
+    """What else the unwinder found (interpreter frames), for its `rewrite`."""
 
 
 class Unwinder(ABC):
@@ -49,6 +52,12 @@ class Unwinder(ABC):
     def user_stack(self, pid: int, raw: RawStacks) -> UserStack:
         """The native user stack of a record (by default its addresses as written)."""
         return UserStack(raw.user)
+
+    def rewrite(self, pid: int, stack: UserStack, user: list[int], asm: BatchAssembler) -> list[int]:
+        """The user frame ids of a sample (root first, native frames named in `asm`) as
+        they should be shown: interpreter frames put in place (by default unchanged).
+        Called only for a `stack` with `extra`."""
+        return user
 
     def forget(self, pid: int) -> None:  # noqa: B027 (an optional hook)
         """`pid` is gone and its last samples are in."""

@@ -1,0 +1,169 @@
+"""Where CPython keeps what the frame walk needs, per version.
+
+The table below was produced by `scripts/python_offsets.c` compiled against the internal
+headers of each pyenv build (3.9.18, 3.10.13, 3.11.7, 3.12.1, 3.13.0) and is shipped
+because a server has no headers; `tests/test_collectors/live/test_python_offsets.py`
+compiles the program again against every installed build and compares. Layouts do not
+change within a minor version (CPython keeps the ABI of these structs stable in a release
+series), so the table is keyed by (major, minor). For 3.13 the interpreter describes itself:
+`_Py_DebugOffsets` at the start of `_PyRuntime` (`debug_offsets` reads it), checked against
+this table too. -1 means the field does not exist in that version.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, fields, replace
+
+
+@dataclass(frozen=True, slots=True)
+class PyOffsets:
+    """Byte offsets (or sizes) inside CPython's structures; -1 where a version lacks the field."""
+
+    runtime_interpreters_head: int
+    interp_tstate_head: int
+    tstate_next: int
+    tstate_thread_id: int
+    tstate_native_thread_id: int
+    tstate_frame: int
+    """3.9/3.10: `PyThreadState.frame` (PyFrameObject*); 3.13: `current_frame`."""
+    tstate_cframe: int
+    """3.11/3.12: `PyThreadState.cframe`, whose `current_frame` is the innermost frame."""
+    cframe_current_frame: int
+    frame_code: int
+    """`f_code` (3.9-3.12) or `f_executable` (3.13)."""
+    frame_instr: int
+    """3.9/3.10: `f_lasti` (an int); 3.11/3.12: `prev_instr`; 3.13: `instr_ptr`."""
+    frame_previous: int
+    frame_owner: int
+    frame_is_entry: int
+    code_qualname: int
+    code_adaptive: int
+    code_name: int
+    code_filename: int
+    code_firstlineno: int
+    code_linetable: int
+    """`co_lnotab` in 3.9, `co_linetable` after."""
+    unicode_state: int
+    unicode_length: int
+    unicode_ascii_size: int
+    unicode_compact_size: int
+    bytes_size: int
+    bytes_data: int
+
+    def code_header_size(self) -> int:
+        """Bytes to read from a code object's start to get every field used."""
+        return max(self.code_qualname, self.code_name, self.code_filename, self.code_firstlineno,
+                   self.code_linetable) + 8
+
+
+FRAME_OWNED_BY_CSTACK = 3
+"""3.12+: an interpreter frame owned by the C stack: the shim each `_PyEval_EvalFrameDefault`
+call pushes below the Python frames it runs (an entry boundary, not a Python function)."""
+
+TABLE: dict[tuple[int, int], PyOffsets] = {
+    (3, 9): PyOffsets(runtime_interpreters_head=32, interp_tstate_head=8, tstate_next=8, tstate_thread_id=176,
+                      tstate_native_thread_id=-1, tstate_frame=24, tstate_cframe=-1, cframe_current_frame=-1,
+                      frame_code=32, frame_instr=104, frame_previous=24, frame_owner=-1, frame_is_entry=-1,
+                      code_qualname=-1, code_adaptive=-1, code_name=112, code_filename=104, code_firstlineno=40,
+                      code_linetable=120, unicode_state=32, unicode_length=16, unicode_ascii_size=48,
+                      unicode_compact_size=72, bytes_size=16, bytes_data=32),
+    (3, 10): PyOffsets(runtime_interpreters_head=32, interp_tstate_head=8, tstate_next=8, tstate_thread_id=176,
+                       tstate_native_thread_id=-1, tstate_frame=24, tstate_cframe=-1, cframe_current_frame=-1,
+                       frame_code=32, frame_instr=96, frame_previous=24, frame_owner=-1, frame_is_entry=-1,
+                       code_qualname=-1, code_adaptive=-1, code_name=112, code_filename=104, code_firstlineno=40,
+                       code_linetable=120, unicode_state=32, unicode_length=16, unicode_ascii_size=48,
+                       unicode_compact_size=72, bytes_size=16, bytes_data=32),
+    (3, 11): PyOffsets(runtime_interpreters_head=40, interp_tstate_head=16, tstate_next=8, tstate_thread_id=152,
+                       tstate_native_thread_id=160, tstate_frame=-1, tstate_cframe=56, cframe_current_frame=8,
+                       frame_code=32, frame_instr=56, frame_previous=48, frame_owner=69, frame_is_entry=68,
+                       code_qualname=128, code_adaptive=184, code_name=120, code_filename=112, code_firstlineno=72,
+                       code_linetable=136, unicode_state=32, unicode_length=16, unicode_ascii_size=48,
+                       unicode_compact_size=72, bytes_size=16, bytes_data=32),
+    (3, 12): PyOffsets(runtime_interpreters_head=40, interp_tstate_head=72, tstate_next=8, tstate_thread_id=136,
+                       tstate_native_thread_id=144, tstate_frame=-1, tstate_cframe=56, cframe_current_frame=0,
+                       frame_code=0, frame_instr=56, frame_previous=8, frame_owner=70, frame_is_entry=-1,
+                       code_qualname=128, code_adaptive=192, code_name=120, code_filename=112, code_firstlineno=68,
+                       code_linetable=136, unicode_state=32, unicode_length=16, unicode_ascii_size=40,
+                       unicode_compact_size=56, bytes_size=16, bytes_data=32),
+    (3, 13): PyOffsets(runtime_interpreters_head=632, interp_tstate_head=7344, tstate_next=8, tstate_thread_id=152,
+                       tstate_native_thread_id=160, tstate_frame=72, tstate_cframe=-1, cframe_current_frame=-1,
+                       frame_code=0, frame_instr=56, frame_previous=8, frame_owner=70, frame_is_entry=-1,
+                       code_qualname=128, code_adaptive=200, code_name=120, code_filename=112, code_firstlineno=68,
+                       code_linetable=136, unicode_state=32, unicode_length=16, unicode_ascii_size=40,
+                       unicode_compact_size=56, bytes_size=16, bytes_data=32),
+}
+
+SUPPORTED = tuple(sorted(TABLE))
+
+
+def offset_names() -> list[str]:
+    return [f.name for f in fields(PyOffsets)]
+
+
+DEBUG_COOKIE = b"xdebugpy"
+_U64 = struct.Struct("<Q")
+
+# 3.13's `struct _Py_DebugOffsets` (Include/internal/pycore_runtime.h): u64 fields after the
+# 8-byte cookie, the u64 version and the u64 free_threaded flag, section by section.
+_DEBUG_313 = (
+    ("runtime_state", ("size", "finalizing", "interpreters_head")),
+    ("interpreter_state", ("size", "id", "next", "threads_head", "gc", "imports_modules", "sysdict",
+                           "builtins", "ceval_gil", "gil_runtime_state", "gil_runtime_state_enabled",
+                           "gil_runtime_state_locked", "gil_runtime_state_holder")),
+    ("thread_state", ("size", "prev", "next", "interp", "current_frame", "thread_id", "native_thread_id",
+                      "datastack_chunk", "status")),
+    ("interpreter_frame", ("size", "previous", "executable", "instr_ptr", "localsplus", "owner")),
+    ("code_object", ("size", "filename", "name", "qualname", "linetable", "firstlineno", "argcount",
+                     "localsplusnames", "localspluskinds", "co_code_adaptive")),
+    ("pyobject", ("size", "ob_type")),
+    ("type_object", ("size", "tp_name", "tp_repr", "tp_flags")),
+    ("tuple_object", ("size", "ob_item", "ob_size")),
+    ("list_object", ("size", "ob_item", "ob_size")),
+    ("dict_object", ("size", "ma_keys", "ma_values")),
+    ("float_object", ("size", "ob_fval")),
+    ("long_object", ("size", "lv_tag", "ob_digit")),
+    ("bytes_object", ("size", "ob_size", "ob_sval")),
+    ("unicode_object", ("size", "state", "length", "asciiobject_size")),
+)
+
+
+def debug_offsets(data: bytes, base: PyOffsets) -> PyOffsets | None:
+    """3.13's self-description at the start of `_PyRuntime` (`data` read from there), laid
+    over `base` (the fields it does not describe); None when `data` does not start with the
+    cookie or is too short. The 3.13 layout is assumed: the caller checks the version first."""
+    if not data.startswith(DEBUG_COOKIE):
+        return None
+    values: dict[str, int] = {}
+    at = len(DEBUG_COOKIE) + 16
+    for section, names in _DEBUG_313:
+        for name in names:
+            if at + 8 > len(data):
+                return None
+            values[f"{section}.{name}"] = _U64.unpack_from(data, at)[0]
+            at += 8
+    v = values.get
+    return replace(
+        base,
+        runtime_interpreters_head=v("runtime_state.interpreters_head", base.runtime_interpreters_head),
+        interp_tstate_head=v("interpreter_state.threads_head", base.interp_tstate_head),
+        tstate_next=v("thread_state.next", base.tstate_next),
+        tstate_thread_id=v("thread_state.thread_id", base.tstate_thread_id),
+        tstate_native_thread_id=v("thread_state.native_thread_id", base.tstate_native_thread_id),
+        tstate_frame=v("thread_state.current_frame", base.tstate_frame),
+        frame_code=v("interpreter_frame.executable", base.frame_code),
+        frame_instr=v("interpreter_frame.instr_ptr", base.frame_instr),
+        frame_previous=v("interpreter_frame.previous", base.frame_previous),
+        frame_owner=v("interpreter_frame.owner", base.frame_owner),
+        code_qualname=v("code_object.qualname", base.code_qualname),
+        code_adaptive=v("code_object.co_code_adaptive", base.code_adaptive),
+        code_name=v("code_object.name", base.code_name),
+        code_filename=v("code_object.filename", base.code_filename),
+        code_firstlineno=v("code_object.firstlineno", base.code_firstlineno),
+        code_linetable=v("code_object.linetable", base.code_linetable),
+        unicode_state=v("unicode_object.state", base.unicode_state),
+        unicode_length=v("unicode_object.length", base.unicode_length),
+        unicode_ascii_size=v("unicode_object.asciiobject_size", base.unicode_ascii_size),
+        bytes_size=v("bytes_object.ob_size", base.bytes_size),
+        bytes_data=v("bytes_object.ob_sval", base.bytes_data),
+    )

@@ -1,0 +1,156 @@
+"""Python frames on top of a native unwinder (see `collectors/live/python/`).
+
+`PythonUnwinder` wraps the native unwinder the collector uses (frame pointers, CFI): the
+BPF side appends the sampled thread's Python frames and a trailer to the native addresses
+of the record's user part (`python/bpf.py`); user space recognises CPython processes as
+the collector reads their mappings (`track`), hands the native part to the native
+unwinder and, once the native frames have names, puts the Python frames in place of the
+interpreter-loop frames (`rewrite`, see `python/merge.py`). Processes that are not Python
+(or a version bpfscope does not know, which `notes` names) keep their native stacks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+from collectors.live.batches import THREAD_ROOTS, BatchAssembler
+from collectors.live.python import bpf as pybpf
+from collectors.live.python.code import CodeReader
+from collectors.live.python.detect import NotSupported, PythonProcess, detect, interpreter_key
+from collectors.live.python.merge import groups, merge
+from collectors.live.records import RawStacks
+from collectors.live.unwind.base import Unwinder, UserStack
+
+_CODE_MASK = 0x0000_FFFF_FFFF_FFF8
+
+
+@dataclass(frozen=True, slots=True)
+class PythonStack:
+    """The Python part of a record: words innermost first, and the walk's status."""
+
+    words: tuple[int, ...]
+    status: int
+
+
+def split_user(user: tuple[int, ...]) -> tuple[tuple[int, ...], PythonStack | None]:
+    """(native addresses, Python part) of a record's user words (no Python part: as is)."""
+    if not user or user[-1] >> 40 != pybpf.PY_MAGIC:
+        return user, None
+    trailer = user[-1]
+    status = (trailer >> 32) & 0xFF
+    native = (trailer >> 16) & 0xFFFF
+    count = trailer & 0xFFFF
+    if native + count + 1 != len(user):
+        return user[:-1], PythonStack((), pybpf.STATUS_READ_ERROR)
+    return user[:native], PythonStack(user[native:native + count], status)
+
+
+@dataclass(slots=True)
+class _Interpreter:
+    proc: PythonProcess
+    reader: CodeReader
+    key: tuple[str, int] | None
+
+
+class PythonUnwinder(Unwinder):
+    """A native unwinder plus the Python frames of CPython 3.9-3.13 processes."""
+
+    def __init__(self, native: Unwinder) -> None:
+        self.native = native
+        self.name = f"{native.name} + Python"
+        self._bpf: Any = None
+        self._interpreters: dict[int, _Interpreter] = {}
+        self._seen: dict[int, tuple[str, int] | None] = {}
+        """pid -> the interpreter file and address last looked at (None: not Python)."""
+        self.notes: dict[int, str] = {}
+        """pid -> what bpfscope made of it (`Python 3.11.7`, or why not)."""
+        self.read_errors = 0
+
+    def program_text(self) -> str:
+        return pybpf.fragment(self.native.program_text())
+
+    def attach(self, bpf: Any) -> None:
+        self.native.attach(bpf)
+        self._bpf = bpf
+
+    def track(self, pid: int) -> None:
+        self.native.track(pid)
+        self._track_python(pid)
+
+    def _track_python(self, pid: int) -> None:
+        key = interpreter_key(pid)
+        if pid in self._seen and self._seen[pid] == key:
+            return
+        self._seen[pid] = key
+        self._drop(pid)  # an exec: whatever it was before is gone
+        if key is None:
+            return
+        found = detect(pid)
+        if isinstance(found, NotSupported):
+            self.notes[pid] = found.reason
+        elif found is not None:
+            self._interpreters[pid] = _Interpreter(found, CodeReader(pid, found.version[:2], found.offsets), key)
+            self.notes[pid] = found.describe()
+            if self._bpf is not None:
+                pybpf.register(self._bpf, found)
+
+    def ready(self, timeout: float) -> bool:
+        return self.native.ready(timeout)
+
+    def user_stack(self, pid: int, raw: RawStacks) -> UserStack:
+        if pid not in self._seen:
+            # A process met in a sample first (sampling every process, `-a`): is it Python?
+            # Its later samples will say, from the moment it is registered.
+            self._track_python(pid)
+        native, python = split_user(raw.user)
+        stack = self.native.user_stack(pid, RawStacks(raw.kernel, native, raw.error) if python else raw)
+        if python is None:
+            return stack
+        cut = stack.cut or python.status in (pybpf.STATUS_READ_ERROR, pybpf.STATUS_TRUNCATED)
+        return UserStack(stack.addresses, cut, python)
+
+    def rewrite(self, pid: int, stack: UserStack, user: list[int], asm: BatchAssembler) -> list[int]:
+        python = stack.extra
+        interp = self._interpreters.get(pid)
+        if not isinstance(python, PythonStack) or interp is None or not python.words:
+            return user
+        frames: list[int] = []
+        entries: list[bool] = []
+        after_shim = False
+        reader = interp.reader
+        errors = reader.errors
+        for word in reversed(python.words):  # root first
+            if word & pybpf.SHIM_FLAG:
+                after_shim = True
+                continue
+            frame, resolved = reader.frame(word & _CODE_MASK, word >> 48)
+            frames.append(asm.frame(frame, resolved))
+            entries.append(bool(word & pybpf.ENTRY_FLAG) or after_shim)
+            after_shim = False
+        self.read_errors += reader.errors - errors
+        names = [asm.frame_name(f) for f in user]
+        whole = bool(names) and names[0] in THREAD_ROOTS
+        return merge(user, names, groups(frames, entries), whole)
+
+    def _drop(self, pid: int) -> None:
+        interp = self._interpreters.pop(pid, None)
+        self.notes.pop(pid, None)
+        if interp is not None:
+            interp.reader.close()
+            if self._bpf is not None:
+                with contextlib.suppress(Exception):
+                    pybpf.forget(self._bpf, pid)
+
+    def forget(self, pid: int) -> None:
+        self.native.forget(pid)
+        self._drop(pid)
+        self._seen.pop(pid, None)
+
+    def close(self) -> None:
+        self.native.close()
+        for interp in self._interpreters.values():
+            interp.reader.close()
+        self._interpreters.clear()
+        self._bpf = None
