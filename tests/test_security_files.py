@@ -31,10 +31,14 @@ HOSTILE = ["\x9b31mred", "a\u202eevil", "b\u2066iso\u2069", "c\u2067r\u2068f\u20
 TERMINAL_ACTIVE = set(range(0x80, 0xA0)) | {*range(0x202A, 0x202F), *range(0x2066, 0x206A)}
 
 
+# The child's own peak (VmHWM of its post-exec memory): ru_maxrss would carry the parent's (pytest's)
+# peak over the vfork+exec that starts the child.
+PEAK_MB = "int([w for w in open('/proc/self/status') if w.startswith('VmHWM')][0].split()[1]) / 1024"
+
 def _bpfscope(*args: str, measure: bool = False, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """`bpfscope ARGS` in a child; with `measure`, its peak RSS in MB is the last stderr line."""
     code = ("import resource, sys\nfrom tui.cli import main\ntry:\n    code = main(sys.argv[1:])\n"
-            "finally:\n    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, file=sys.stderr)\n"
+            "finally:\n    print(" + PEAK_MB + ", file=sys.stderr)\n"
             "sys.exit(code)\n") if measure else "import sys\nfrom tui.cli import main\nsys.exit(main(sys.argv[1:]))\n"
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout,
                           cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"})

@@ -85,11 +85,14 @@ class HeldCommand:
         prefix = run_as.argv() if run_as is not None else []
         env = run_as.environment(os.environ) if run_as is not None else dict(os.environ)
         read_end, self._write_end = os.pipe()
-        actions: list[tuple[int, int, int] | tuple[int, int]] = [(os.POSIX_SPAWN_DUP2, read_end, 3)]
+        actions: list[tuple[int, int, int] | tuple[int, int]] = []
         io = io or CommandIO()
         for fd, target in ((io.stdin, 0), (io.stdout, 1), (io.stderr, 2)):
             if fd is not None:
                 actions.append((os.POSIX_SPAWN_DUP2, fd, target))
+        # The pipe goes to fd 3 last: a stream given as fd 3 (the TUI opens the command's log
+        # first, so it often is) must reach 0-2 before fd 3 is overwritten.
+        actions.append((os.POSIX_SPAWN_DUP2, read_end, 3))
         try:
             shell = ["/bin/sh", "-c", _TRAMPOLINE, "sh", *argv]
             self.pid = os.posix_spawn(prefix[0] if prefix else shell[0], [*prefix, *shell], env,

@@ -111,9 +111,12 @@ def test_live_profile_of_a_command_in_a_real_terminal(tmux: Tmux, short_dir: Pat
     assert exited.exists(), f"bpfscope did not exit after `q`; the screen was:\n{tmux.screen()}"
     assert exited.read_text().strip() == "0", "bpfscope's exit status"
     # README: the launched command's output goes to a log file, named on exit.
-    said = [line for line in tmux.screen().splitlines() if line.startswith("bpfscope: the command's output is in ")]
+    prefix = "bpfscope: the command's output is in "
+    # tmux may draw the last line a moment after the shell saw bpfscope exit
+    tmux.wait_for(lambda s: any(line.startswith(prefix) for line in s.splitlines()), "the log named on exit")
+    said = [line for line in tmux.screen().splitlines() if line.startswith(prefix)]
     assert len(said) == 1, tmux.screen()
-    log = Path(said[0].removeprefix("bpfscope: the command's output is in ").strip())
+    log = Path(said[0].removeprefix(prefix).strip())
     assert log.name == "command.log" and STRAY in log.read_text()
     assert not processes_running(program), "the launched program outlived bpfscope"
     assert not (loaded & our_programs()), "a BPF program of ours is still loaded"

