@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from collectors.profile import ProfileGroup
+from tests.test_tui.palette_driver import run_palette_command
 from tests.test_tui.profiles import recursive_group, small_group, threaded_group
 from tui.app import PALETTE_COMMANDS, BpfscopeApp
 from tui.screens.export import ExportDialog
@@ -360,21 +361,9 @@ async def test_command_palette_lists_the_actions() -> None:
 
 async def test_a_palette_command_runs_its_action() -> None:
     """Typing a command's title in the real palette (Ctrl+P) and pressing Enter does what its key does."""
-    from textual.command import CommandPalette
-
     app = app_for()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        assert isinstance(app.screen, CommandPalette)
-        await pilot.press(*"Invert Left Heavy")
-        for _ in range(50):  # the palette searches in a worker: wait for the hit, not for a time
-            await pilot.pause()
-            if app.screen.query("CommandList Option"):
-                break
-        await pilot.press("enter")
-        await pilot.pause()
-        assert not isinstance(app.screen, CommandPalette)
+        await run_palette_command(app, pilot, "Invert Left Heavy")
         assert app.left_heavy.inverted
 
 

@@ -13,6 +13,7 @@ import pytest
 from collectors.formats.detect import parse_profile
 from collectors.formats.errors import ProfileError
 from tests.fuzz_corpus import PROFILES, mutate
+from tests.test_tui.palette_driver import run_palette_command
 from tests.test_tui.profiles import small_group
 from tui.app import BpfscopeApp
 from tui.screens.open_file import OpenFileDialog
@@ -152,20 +153,9 @@ async def test_ctrl_o_opens_the_dialog_in_sandwich() -> None:
 
 async def test_open_is_in_the_palette() -> None:
     """The command palette offers opening a file: choosing it there shows the open dialog."""
-    from textual.command import CommandPalette
-
     app = Recording(small_group())
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        assert isinstance(app.screen, CommandPalette)
-        await pilot.press(*"Open a profile file")
-        for _ in range(50):  # the palette searches in a worker: wait for the hit, not for a time
-            await pilot.pause()
-            if app.screen.query("CommandList Option"):
-                break
-        await pilot.press("enter")
-        await pilot.pause()
+        await run_palette_command(app, pilot, "Open a profile file")
         assert isinstance(app.screen, OpenFileDialog)
 
 
