@@ -252,6 +252,9 @@ class BccCollector(Collector):
         self._halt = threading.Event()
         self._halt_at = 0.0
         self._worker: threading.Thread | None = None
+        self._abandoned = False
+        """`stop()` gave up waiting for the worker, which releases everything when it ends."""
+        self._release_lock = threading.Lock()
         self.compile_seconds = 0.0
         self.drain_interval = MAX_DRAIN_INTERVAL
         """Seconds between the worker's wake-ups once started (see `drain_interval`)."""
@@ -345,7 +348,8 @@ class BccCollector(Collector):
                 self.wakeups += 1
                 now = time.monotonic()
                 pid = self.pid
-                if pid and (early or now - last_maps >= MAPS_CHECK_INTERVAL) and self._symbols is not None:
+                if pid and self._symbols is not None and (early or now - last_maps >= MAPS_CHECK_INTERVAL
+                                                          or self._symbols.execed(pid)):
                     last_maps = now
                     self._load_modules(pid)
                 gone = self._target_gone()
@@ -360,6 +364,9 @@ class BccCollector(Collector):
         except BaseException as e:  # reported to the owner, who stops us
             self.failure = e
             self._finished.set()
+        finally:
+            if self._abandoned:  # stop() gave up on us: nobody else will unload the program
+                self._release()
 
     def _target_gone(self) -> bool:
         if self._command is not None:
@@ -388,8 +395,11 @@ class BccCollector(Collector):
         user_stack = self.unwinder.user_stack
         comms = self._comms
         errors = 0
+        stop = self.stop_ns or 1 << 63  # samples taken after `stop()` (before detaching) are not kept
         for rec in records:
             ts, pid, tid, kind, raw_comm = head(rec)
+            if ts > stop:
+                continue
             proc = processes.get(pid) or self._new_process(pid)
             if kind:
                 key, off_seconds = offcpu.split_record(rec)
@@ -465,6 +475,9 @@ class BccCollector(Collector):
         (freed when bpfscope exits); the batches it queued are kept, a launched command ends."""
         self.failure = self.failure or CollectorError(
             f"the sampling thread did not stop within {STOP_TIMEOUT:g} s; the samples collected before are kept")
+        self._abandoned = True
+        if self._worker is not None and not self._worker.is_alive():
+            self._release()  # it ended just now, maybe before it could see the flag
         try:
             if self._command is not None:
                 self._command.terminate()
@@ -487,7 +500,12 @@ class BccCollector(Collector):
         return notes.get(pid) if pid is not None else None
 
     def _release(self) -> None:
-        """Detach and unload everything (idempotent), end a launched command that still runs."""
+        """Detach and unload everything (idempotent, from either thread), end a launched
+        command that still runs."""
+        with self._release_lock:
+            self._release_locked()
+
+    def _release_locked(self) -> None:
         b, self._bpf = self._bpf, None
         self._counters = None
         try:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,7 +57,7 @@ class ProcessSymbols:
     """One process's user symbols: its mappings, their ELF tables, its perf map, and the
     frames and stacks already resolved."""
 
-    __slots__ = ("creds", "dead", "elves", "frames", "mappings", "modules", "perf_map", "pid", "refreshed",
+    __slots__ = ("creds", "dead", "elves", "exe", "frames", "mappings", "modules", "perf_map", "pid", "refreshed",
                  "stacks", "starts")
 
     def __init__(self, pid: int) -> None:
@@ -78,6 +79,8 @@ class ProcessSymbols:
         self.elves: dict[tuple[int, int, str], ElfSymbols | None] = {}
         self.perf_map = PerfMap(pid)
         self.dead = False
+        self.exe = exe_identity(pid)
+        """The program file's identity when the mappings were last read (`exe_identity`)."""
 
     def forget(self) -> None:
         self.frames.clear()
@@ -96,6 +99,17 @@ class ProcessSymbols:
         if i >= 0 and addr < self.mappings[i].end:
             return self.mappings[i]
         return None
+
+
+def exe_identity(pid: int) -> tuple[int, int, int] | None:
+    """(device, inode, change time) of the program `pid` runs, or None when gone: it changes
+    with `exec`, which replaces every mapping. One stat of the kernel's own link (nothing of
+    the target is opened or read), cheap enough for every drain."""
+    try:
+        st = os.stat(f"/proc/{pid}/exe")
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_ctime_ns
 
 
 def read_mappings(pid: int) -> list[Mapping]:
@@ -315,7 +329,9 @@ class Symbolizer:
         if module is not None and module.startswith("/"):
             return False
         now = time.monotonic()
-        if now - proc.refreshed < REFRESH_INTERVAL or not process_alive(proc.pid):
+        if now - proc.refreshed < REFRESH_INTERVAL and exe_identity(proc.pid) == proc.exe:
+            return False  # (an exec since the last read is worth a re-read at once)
+        if not process_alive(proc.pid):
             return False
         proc.refreshed = now
         if proc.mapping(addr) is None:
@@ -329,12 +345,19 @@ class Symbolizer:
             return True
         return False
 
+    def execed(self, pid: int) -> bool:
+        """True when `pid` has run `exec` since its mappings were last read."""
+        proc = self.processes.get(pid)
+        return proc is not None and proc.modules is not None and exe_identity(pid) not in (proc.exe, None)
+
     def load_modules(self, pid: int) -> None:
         """Load the symbols of every module `pid` has mapped now, if they changed since last time."""
+        exe = exe_identity(pid)
         mappings = read_mappings(pid)
         if not mappings:
             return
         proc = self.process(pid)
+        proc.exe = exe
         modules = frozenset(m.path for m in mappings if m.path.startswith("/"))
         if modules == proc.modules:
             return

@@ -85,6 +85,7 @@ def test_live_profile_of_a_command_in_a_real_terminal(tmux: Tmux, short_dir: Pat
     """The hot function and `N samples` show, the command's output does not, `x` stops, `q` leaves nothing loaded."""
     program = build(short_dir, "hot", NOISY_HOT)
     exited = short_dir / "exited"
+    before = our_programs()  # (held by other processes: not this test's to judge)
     # The shell records bpfscope's exit status, then keeps the pane alive for the last capture. The
     # terminal is 160 wide, room for the whole status line; COLUMNS/LINES inherited from pytest would
     # override the terminal's real size.
@@ -94,7 +95,7 @@ def test_live_profile_of_a_command_in_a_real_terminal(tmux: Tmux, short_dir: Pat
     tmux.wait_for(lambda s: " samples" in status_line(s) and "burn_cpu_here" in s,
                   "the status line with samples and the hot function")
     assert status_line(tmux.screen()).startswith("bcc · "), "as root, the bcc collector should be active"
-    loaded = our_programs()
+    loaded = our_programs() - before
     assert loaded, "no BPF program of ours is loaded while sampling"
     assert processes_running(program), "the launched program is not running"
     time.sleep(1.0)  # more output and more repaints: any leak would show by now

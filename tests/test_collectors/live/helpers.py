@@ -81,3 +81,29 @@ def bpf_fds() -> list[str]:
         if link.startswith(("anon_inode:bpf", "anon_inode:[perf_event]")):
             out.append(link)
     return out
+
+
+def program_holders(ids: set[int]) -> dict[int, list[str]]:
+    """Program id -> `pid cmdline` of each process holding it open (from /proc/*/fdinfo)."""
+    import os
+
+    out: dict[int, list[str]] = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") != "anon_inode:bpf-prog":
+                    continue
+                with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                    info = dict(line.split(":", 1) for line in f if ":" in line)
+                prog = int(info.get("prog_id", "-1"))
+                if prog in ids:
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        cmd = f.read(200).replace(b"\0", b" ").decode("utf-8", "replace").strip()
+                    out.setdefault(prog, []).append(f"{pid} {cmd}")
+            except (OSError, ValueError):
+                continue
+    return out

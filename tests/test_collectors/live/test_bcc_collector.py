@@ -183,6 +183,41 @@ def test_symbols_stay_readable_after_the_process_exits(workloads: dict[str, Path
         symbols.close()
 
 
+def test_an_exec_is_seen_at_the_next_lookup(workloads: dict[str, Path]) -> None:
+    """A process that runs `exec` right after its modules were read (well inside the one-second
+    rate limit on re-reads) has the new program's functions named, and the collector is told
+    to re-read its modules (for the unwinder): an exec replaces every mapping."""
+    require_bcc()
+    import bcc
+
+    from collectors.live.batches import BatchAssembler
+    from collectors.live.symbols import Symbolizer
+
+    exe = workloads["call_tree"]
+    # The shell waits for a line, then becomes the workload (same pid).
+    shell = subprocess.Popen(["sh", "-c", f"read x; exec {exe} 30"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    asm = BatchAssembler()
+    symbols = Symbolizer(bcc, asm)
+    try:
+        symbols.load_modules(shell.pid)
+        assert not symbols.execed(shell.pid)
+        assert shell.stdin is not None and shell.stdout is not None
+        shell.stdin.write("go\n")
+        shell.stdin.flush()
+        assert shell.stdout.readline().strip() == "ready"
+        assert symbols.execed(shell.pid)
+        process = symbols.process(shell.pid)
+        address = _function_address(shell.pid, exe, "hot_a")
+        assert asm.frame_name(symbols._user_frame(process, address + 4)) == "hot_a"
+        symbols.load_modules(shell.pid)
+        assert not symbols.execed(shell.pid)
+    finally:
+        shell.kill()
+        shell.wait()
+        symbols.close()
+
+
 def test_children_of_a_launched_command_are_sampled(workloads: dict[str, Path]) -> None:
     """`-- sh -c 'work; work'`: the command's child processes are sampled, each its own profile."""
     require_bcc()

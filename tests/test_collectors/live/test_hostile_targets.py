@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_collectors.live.conftest import require_bcc
+from tests.test_collectors.live.helpers import bpf_fds
 from tests.test_collectors.live.hostile import (
     NOBODY,
     NOGROUP,
@@ -281,6 +282,7 @@ def test_stop_does_not_wait_forever_for_a_stuck_worker(bin_dir: Path, monkeypatc
     monkeypatch.setattr(bcc_collector, "STOP_TIMEOUT", 1.0)
     proc = subprocess.Popen([str(bin_dir / "call_tree"), "600"], stdout=subprocess.PIPE, text=True)
     collector = BccCollector(Target.for_pid(proc.pid), 999)
+    held = set(bpf_fds())
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         collector.start()
@@ -299,6 +301,12 @@ def test_stop_does_not_wait_forever_for_a_stuck_worker(bin_dir: Path, monkeypatc
         assert not stopper.is_alive(), "stop() waited for the stuck worker"
         assert collector.failure is not None and "did not stop" in str(collector.failure)
         assert collector.finished
+        assert set(bpf_fds()) - held, "the stuck worker's program was unloaded while it may still use it"
+        release.set()  # unstuck, the worker ends and unloads the program itself
+        assert collector._worker is not None
+        collector._worker.join(RECORD_DEADLINE)
+        assert not collector._worker.is_alive()
+        assert not set(bpf_fds()) - held, "the abandoned worker left its BPF objects behind when it ended"
     finally:
         release.set()
         proc.kill()

@@ -1,0 +1,71 @@
+"""Guards for the whole suite."""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
+
+
+def _bpf_fds() -> set[str]:
+    """This process's open BPF programs, maps and perf events, as `fd -> link` strings."""
+    out = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            link = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith(("anon_inode:bpf", "anon_inode:[perf_event]")):
+            out.add(f"{fd} -> {link}")
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _no_bpf_left_in_this_process(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test leaves no BPF program, map or perf event open in the test process: a
+    collector that keeps one after `stop()` keeps sampling (and costing) on a server."""
+    before = _bpf_fds()
+    yield
+    after = _bpf_fds() - before
+    if after:
+        gc.collect()  # a failed test's traceback may hold the last reference for a moment
+        after = _bpf_fds() - before
+    assert not after, f"{request.node.nodeid} left BPF objects open: {sorted(after)[:6]}"
+
+
+_programs_before: set[int] | None = None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _programs_before
+    if os.geteuid() == 0:
+        from tests.test_collectors.live.helpers import our_programs
+
+        try:
+            _programs_before = our_programs()
+        except (OSError, ValueError):  # no bpftool: the live tests say so themselves
+            _programs_before = None
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """At the end of the run no process still holds a sampling program that was not loaded
+    before it (a collector never stopped, an orphaned `bpfscope` started by a test): the run
+    fails, naming the holders."""
+    if _programs_before is None:
+        return
+    from tests.test_collectors.live.helpers import our_programs, program_holders
+
+    deadline = time.monotonic() + 10
+    left = our_programs() - _programs_before
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = our_programs() - _programs_before
+    if left:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = f"BPF programs of ours still loaded after the run: {program_holders(left)}"
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
