@@ -65,7 +65,7 @@ test: setup
 	run $(VENV)/bin/ruff check tui collectors tests; \
 	run $(VENV)/bin/mypy --strict tui collectors; \
 	run $(VENV)/bin/lint-imports; \
-	run $(PYTEST) tests; \
+	run $(PYTEST) --durations=25 tests; \
 	if [ -n "$$failed" ]; then echo -e "FAILED:$$failed" >&2; exit 1; fi
 
 run: setup
