@@ -24,10 +24,11 @@ import statistics
 import sys
 import threading
 from array import array
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from operator import itemgetter
 from typing import Protocol, Self, TypeVar
 from weakref import WeakKeyDictionary, ref
 
@@ -175,13 +176,18 @@ def _group_children(node: GroupedNode) -> list[GroupedNode]:
     if lo >= hi:
         return []
     d = node.depth + 1
-    prefix = stacks[lo][:d]
-    # The node's own stacks (equal to its path) sort first; each child's run follows.
-    i = bisect_right(stacks, prefix, lo, hi)
+    # Every stack in [lo, hi) shares the node's path (its first d frames), so they sort by
+    # frame d alone: the node's own stacks (its path exactly) first, then each child's run.
+    # Keyed bisection compares one frame, not the whole shared prefix: comparing tuples made
+    # a walk down a deep path (a 10,000-deep recursion) quadratic in its depth.
+    i = lo
+    while i < hi and len(stacks[i]) == d:
+        i += 1
+    at_d = itemgetter(d)
     groups: list[tuple[float, int, int, int, int]] = []
     while i < hi:
         f = stacks[i][d]
-        j = bisect_left(stacks, (*prefix, f + 1), i, hi)
+        j = i + 1 if i + 1 == hi else bisect_left(stacks, f + 1, i, hi, key=at_d)
         groups.append((sum(weights[i:j]), min(first[i:j]), f, i, j))
         i = j
     groups.sort(key=lambda g: (-g[0], g[1]))
@@ -190,7 +196,9 @@ def _group_children(node: GroupedNode) -> list[GroupedNode]:
     for total, _, f, i, j in groups:
         if total <= 0:
             continue
-        own = bisect_right(stacks, (*prefix, f), i, j)
+        own = i
+        while own < j and len(stacks[own]) == d + 1:
+            own += 1
         out.append(GroupedNode(f, d, x, total, sum(weights[i:own]), node, m, i, j))
         x += total
     return out

@@ -198,3 +198,55 @@ def test_grouped_tree_with_ids_beyond_32_bits() -> None:
     assert [(d, s, t, w) for _, d, s, t, w in _tree_shape(big.root)] == \
         [(d, s, t, w) for _, d, s, t, w in _tree_shape(small.root)]
     assert [f for f, *_ in _tree_shape(big.root)] == [-1, 3, 2**40, 4]
+
+
+def _naive_shape(members: list[tuple[tuple[int, ...], float]]) -> list[tuple[int, int, float, float, float]]:
+    """The same pre-order as `_tree_shape`, by the definition: group every member by its
+    next frame, heaviest first, ties by first appearance; self = members ending there."""
+    out: list[tuple[int, int, float, float, float]] = []
+
+    def visit(group: list[tuple[int, tuple[int, ...], float]], depth: int, start: float) -> None:
+        children: dict[int, list[tuple[int, tuple[int, ...], float]]] = {}
+        for pos, s, w in group:
+            if len(s) > depth:
+                children.setdefault(s[depth], []).append((pos, s, w))
+        order = sorted(children.items(), key=lambda kv: (-sum(w for _, _, w in kv[1]), min(p for p, _, _ in kv[1])))
+        x = start
+        for frame, sub in order:
+            total = sum(w for _, _, w in sub)
+            if total <= 0:
+                continue
+            own = sum(w for _, s, w in sub if len(s) == depth + 1)
+            out.append((frame, depth, x, total, own))
+            visit(sub, depth + 1, x)
+            x += total
+
+    visit([(i, s, w) for i, (s, w) in enumerate(members)], 0, 0.0)
+    return out
+
+
+def test_grouped_tree_matches_the_definition_on_random_members() -> None:
+    """Random members (duplicates, prefixes of each other, long shared paths, ids past 32
+    bits) give the tree the plain definition gives: an oracle for the bisection over frames."""
+    import random
+    rng = random.Random(7)
+    for case in range(300):
+        alphabet = [rng.randrange(-3, 2**33) if case % 5 == 0 else rng.randrange(6) for _ in range(6)]
+        trunk = tuple(rng.choice(alphabet) for _ in range(rng.randrange(0, 40)))
+        members = []
+        for _ in range(rng.randrange(1, 25)):
+            cut = rng.randrange(len(trunk) + 1)
+            tail = tuple(rng.choice(alphabet) for _ in range(rng.randrange(0, 4)))
+            members.append((trunk[:cut] + tail, float(rng.randrange(0, 4))))
+        tree = GroupedTree(members)
+        assert _tree_shape(tree.root) == _naive_shape(members), (case, members)
+
+
+def test_a_deep_path_is_walked_in_linear_time() -> None:
+    """Two stacks sharing a 50,000-frame path: every node's children are found by one frame
+    each (comparing whole prefixes made this walk quadratic: about 15 s at this depth)."""
+    trunk = tuple(range(50_000))
+    tree = GroupedTree([(trunk, 1.0), ((*trunk[:25_000], -1), 2.0)])
+    nodes = list(tree.walk())
+    assert len(nodes) == 50_001
+    assert nodes[-1].depth == 49_999
