@@ -22,6 +22,7 @@ from collectors.live.python.detect import NotSupported, PythonProcess, detect, i
 from collectors.live.python.merge import groups, merge
 from collectors.live.records import RawStacks
 from collectors.live.unwind.base import Unwinder, UserStack
+from collectors.profile import Frame, FrameKind
 
 _CODE_MASK = 0x0000_FFFF_FFFF_FFF8
 
@@ -54,6 +55,10 @@ class _Interpreter:
     key: tuple[str, int] | None
 
 
+def _truncated_frame() -> Frame:
+    return Frame(f"[truncated: {pybpf.PY_MAX_FRAMES}+ Python frames]", None, None, None, FrameKind.INTERPRETER)
+
+
 class PythonUnwinder(Unwinder):
     """A native unwinder plus the Python frames of CPython 3.9-3.13 processes."""
 
@@ -67,6 +72,8 @@ class PythonUnwinder(Unwinder):
         self.notes: dict[int, str] = {}
         """pid -> what bpfscope made of it (`Python 3.11.7`, or why not)."""
         self.read_errors = 0
+        self.truncated = 0
+        """Distinct stacks whose Python part was deeper than the BPF program reads (PY_MAX_FRAMES)."""
 
     def program_text(self) -> str:
         return pybpf.fragment(self.native.program_text())
@@ -121,6 +128,12 @@ class PythonUnwinder(Unwinder):
         after_shim = False
         reader = interp.reader
         errors = reader.errors
+        if python.status == pybpf.STATUS_TRUNCATED:
+            # Only the innermost PY_MAX_FRAMES frames were read: say so where the outer ones
+            # would be, rather than let the innermost pass for the whole stack.
+            self.truncated += 1
+            frames.append(asm.frame(_truncated_frame()))
+            entries.append(True)
         for word in reversed(python.words):  # root first
             if word & pybpf.SHIM_FLAG:
                 after_shim = True

@@ -69,8 +69,10 @@ def test_python_shares_match_py_spy(which: str, tmp_path: Path) -> None:
     try:
         collector = BccCollector(Target.for_pid(target.pid), 499)
         collector.start()
-        spy = subprocess.Popen([str(PY_SPY), "record", "-p", str(target.pid), "-r", "199", "-d", str(SECONDS - 1),
-                                "-f", "raw", "--threads", "-o", str(tmp_path / "spy.txt")],
+        # py-spy one real-time level above the target: else, on a busy machine, the target
+        # (SCHED_FIFO 1) keeps it from running, and its samples bunch up wherever it resumed
+        spy = subprocess.Popen(["chrt", "-f", "2", str(PY_SPY), "record", "-p", str(target.pid), "-r", "199",
+                                "-d", str(SECONDS - 1), "-f", "raw", "--threads", "-o", str(tmp_path / "spy.txt")],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         group = collect(collector, SECONDS)
         _, err = spy.communicate(timeout=60)
@@ -153,3 +155,46 @@ def test_python_frames_when_sampling_every_process(tmp_path: Path) -> None:
     assert notes.get(target.pid, "").startswith("Python 3.12"), notes
     mine = [p for p in group.profiles if p.pid == target.pid]
     assert any("encode_phase" in n for p in mine for n in names(group, p))
+
+
+DEEP = r'''
+import sys, time
+
+def bottom(end):
+    x = 0
+    while time.time() < end:
+        x += 1
+
+def level(n, end):
+    if n:
+        level(n - 1, end)
+    else:
+        bottom(end)
+
+print("ready", flush=True)
+level(60, time.time() + float(sys.argv[1]))
+'''
+
+
+def test_python_deep_stack_is_marked_truncated(tmp_path: Path) -> None:
+    """A Python stack deeper than the BPF program reads (32 frames) keeps its innermost
+    frames and says where the rest were cut, instead of passing for a whole stack."""
+    require_bcc()
+    target = start(_python("3.12"), DEEP, tmp_path / "deep.py", 30)
+    try:
+        collector = BccCollector(Target.for_pid(target.pid), 199)
+        collector.start()
+        group = collect(collector, 2)
+        unwinder = collector.unwinder
+    finally:
+        target.kill()
+        target.wait()
+    marker = "[truncated: 32+ Python frames]"
+    deep = [[group.frames[f].name for f in s if group.frames[f].kind is FrameKind.INTERPRETER]
+            for p in group.profiles for s, _ in p.iter_samples()]
+    deep = [n for n in deep if "bottom" in n]
+    assert deep and all(n[0] == marker for n in deep), deep[:2]
+    for python in deep:
+        # the 32 innermost: `bottom` and 31 `level`s (no `<module>`: it was cut)
+        assert python[1:] == ["level"] * 31 + ["bottom"], python
+    assert getattr(unwinder, "truncated", 0) >= 1
