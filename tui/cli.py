@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from collectors import __version__
+from collectors.formats import registry
 from collectors.formats.detect import LoadError, load_profile
 from collectors.formats.errors import ProfileError
 from collectors.profile import ProfileGroup, Unit
@@ -86,7 +87,7 @@ def _parser_main() -> argparse.ArgumentParser:
         "  bpfscope [-F HZ] -- CMD ARGS...   launch a command and sample it (under sudo: as the sudo user)\n"
         "  bpfscope FILE                     open a profile file",
         epilog="subcommands:\n"
-        "  convert INPUT -o OUTPUT [--to speedscope|folded|pprof]   convert a profile\n"
+        f"  convert INPUT -o OUTPUT [--to {'|'.join(registry.writer_names())}]   convert a profile\n"
         "  top INPUT [-n N] [--by self|total] [--format table|json|markdown]   hottest functions\n"
         "  diff BASE NEW [-n N] [--json | --table]                 the change, in % of each total (TUI on a terminal)\n"
         "  (top, convert and diff take --focus, --hide, --collapse, --mine, --from and --until/--to)\n"
@@ -111,26 +112,25 @@ def _parser_main() -> argparse.ArgumentParser:
 
 
 def _parser_convert() -> argparse.ArgumentParser:
+    labels = registry.one_of([w.label for w in registry.WRITERS])
     p = argparse.ArgumentParser(
         prog="bpfscope convert",
-        description="Read any profile bpfscope reads and write it as speedscope JSON, folded stacks or pprof. "
+        description=f"Read any profile bpfscope reads and write it as {labels}. "
         "The format follows OUTPUT's suffix (.speedscope.json/.json, .folded/.txt, .pb.gz) unless --to says.",
     )
     p.add_argument("input", help="the profile to read")
     p.add_argument("-o", "--output", required=True, help="where to write ('-' for stdout)")
     p.add_argument("--to", type=_format_or_seconds, metavar="FORMAT|S",
-                   help="output format (speedscope, folded or pprof), or a number: only samples before S seconds "
-                        "after the first one, as --until (a format name is never a number)")
+                   help=f"output format ({registry.one_of(registry.writer_names())}), or a number: only samples "
+                        "before S seconds after the first one, as --until (a format name is never a number)")
     _add_filter_options(p, to_is_time=False)
     return p
 
 
-OUTPUT_FORMATS = ("speedscope", "folded", "pprof")
-
-
 def _format_or_seconds(text: str) -> str | float:
     """convert's `--to`: an output format, or seconds (the time filter top and diff call `--to`)."""
-    if text in OUTPUT_FORMATS:
+    names = registry.writer_names()
+    if text in names:
         return text
     try:
         seconds = float(text)
@@ -138,7 +138,7 @@ def _format_or_seconds(text: str) -> str | float:
         seconds = math.nan
     if not math.isfinite(seconds):
         raise argparse.ArgumentTypeError(
-            f"{text!r} is neither an output format ({', '.join(OUTPUT_FORMATS)}) nor a number of seconds")
+            f"{text!r} is neither an output format ({', '.join(names)}) nor a number of seconds")
     return seconds
 
 
@@ -240,7 +240,8 @@ def _parser_record() -> argparse.ArgumentParser:
                    help="bcc (eBPF, needs root) or perf; default: bcc when it can run, else perf")
     p.add_argument("--off-cpu", action="store_true", help=OFF_CPU_HELP)
     p.add_argument("--as-root", action="store_true", help=AS_ROOT_HELP)
-    p.add_argument("-o", "--output", required=True, help="where to write (.speedscope.json, .folded, .pb.gz)")
+    p.add_argument("-o", "--output", required=True,
+                   help=f"where to write ({', '.join(w.suffixes[0] for w in registry.WRITERS)})")
     return p
 
 
