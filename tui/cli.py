@@ -26,6 +26,7 @@ from collectors import __version__
 from collectors.formats import registry
 from collectors.formats.detect import LoadError, load_profile
 from collectors.formats.errors import ProfileError
+from collectors.live.choose import collector_names
 from collectors.profile import ProfileGroup, Unit
 from collectors.safe_text import json_text
 from collectors.summary import FunctionRow
@@ -91,7 +92,7 @@ def _parser_main() -> argparse.ArgumentParser:
         "  top INPUT [-n N] [--by self|total] [--format table|json|markdown]   hottest functions\n"
         "  diff BASE NEW [-n N] [--json | --table]                 the change, in % of each total (TUI on a terminal)\n"
         "  (top, convert and diff take --focus, --hide, --collapse, --mine, --from and --until/--to)\n"
-        "  record (-p PID | -a | -- CMD ARGS...) [-F HZ] [-d SECONDS] [--collector bcc|perf]\n"
+        f"  record (-p PID | -a | -- CMD ARGS...) [-F HZ] [-d SECONDS] [--collector {'|'.join(collector_names())}]\n"
         "         [--off-cpu] [--as-root] -o OUTPUT                sample live, write a profile\n"
         "run 'bpfscope SUBCOMMAND --help' for each one's options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -104,7 +105,7 @@ def _parser_main() -> argparse.ArgumentParser:
     parser.add_argument("-p", "--pid", type=int, help="sample this process at once")
     parser.add_argument("-F", "--frequency", type=int, default=DEFAULT_FREQUENCY, metavar="HZ",
                         help=f"samples per second per CPU (default {DEFAULT_FREQUENCY}, at most {MAX_FREQUENCY})")
-    parser.add_argument("--collector", choices=("bcc", "perf"),
+    parser.add_argument("--collector", choices=collector_names(),
                         help="bcc (eBPF, needs root) or perf; default: bcc when it can run, else perf")
     parser.add_argument("--off-cpu", action="store_true", help=OFF_CPU_HELP)
     parser.add_argument("--as-root", action="store_true", help=AS_ROOT_HELP)
@@ -224,7 +225,8 @@ def _parser_record() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(
         prog="bpfscope record",
-        usage="bpfscope record (-p PID | -a | -- CMD ARGS...) [-F HZ] [-d SECONDS] [--collector bcc|perf] "
+        usage="bpfscope record (-p PID | -a | -- CMD ARGS...) [-F HZ] [-d SECONDS] "
+        f"[--collector {'|'.join(collector_names())}] "
         "[--off-cpu] [--as-root] -o OUTPUT",
         description="Sample a process, every process, or a command launched for the purpose, and write "
         "one profile per thread (speedscope or folded, by OUTPUT's suffix). Sampling ends at the duration, "
@@ -236,7 +238,7 @@ def _parser_record() -> argparse.ArgumentParser:
     p.add_argument("-F", "--frequency", type=int, default=DEFAULT_FREQUENCY, metavar="HZ",
                    help=f"samples per second per CPU (default {DEFAULT_FREQUENCY}, at most {MAX_FREQUENCY})")
     p.add_argument("-d", "--duration", type=float, metavar="SECONDS", help="stop after this long")
-    p.add_argument("--collector", choices=("bcc", "perf"),
+    p.add_argument("--collector", choices=collector_names(),
                    help="bcc (eBPF, needs root) or perf; default: bcc when it can run, else perf")
     p.add_argument("--off-cpu", action="store_true", help=OFF_CPU_HELP)
     p.add_argument("--as-root", action="store_true", help=AS_ROOT_HELP)
