@@ -115,14 +115,14 @@ def test_live_tui_with_a_missing_process_or_command_exits_2() -> None:
 def test_an_empty_command_log_is_removed_not_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """After the live TUI, a command log that stayed empty is deleted with its directory; a log
     with output is named on stderr."""
-    from tui.cli import _report_log
+    from tui.cli.open_tui import report_log
 
     empty = tmp_path / "empty" / "command.log"
     empty.parent.mkdir()
     empty.write_text("")
-    _report_log(str(empty))
+    report_log(str(empty))
     assert not empty.parent.exists()
     full = tmp_path / "command.log"
     full.write_text("hello\n")
-    _report_log(str(full))
+    report_log(str(full))
     assert capsys.readouterr().err == f"bpfscope: the command's output is in {full}\n"

@@ -12,10 +12,9 @@ import math
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from collectors.formats import folded
+from collectors.formats import registry
 from collectors.formats.errors import ProfileError
 from collectors.formats.text import decode_text, gunzip_if_needed, looks_binary
 from collectors.profile import Profile, ProfileGroup
@@ -29,18 +28,6 @@ Progress = Callable[[int, int], None]
 
 class LoadError(Exception):
     """A profile could not be loaded: the message names the file and what is wrong."""
-
-
-@dataclass(frozen=True)
-class Format:
-    name: str
-    kind: str  # "text", "json" or "binary"
-
-
-TEXT_FORMATS = ("folded stacks", "perf script")
-JSON_FORMATS = ("speedscope JSON", "Chrome/Node .cpuprofile", "Chrome trace events")
-BINARY_FORMATS = ("pprof",)
-ALL_FORMATS = (*JSON_FORMATS, *TEXT_FORMATS, *BINARY_FORMATS)
 
 
 def load_profile(path: str | os.PathLike[str], progress: Progress | None = None) -> ProfileGroup:
@@ -92,31 +79,31 @@ def _read_bytes(p: Path, size: int, progress: Progress | None) -> bytes:
 
 
 def parse_profile(data: bytes, name: str = "profile", progress: Progress | None = None) -> ProfileGroup:
-    """Detect the format of `data` and read it; ProfileError says which formats were tried."""
+    """Detect the format of `data` and read it, trying the registered readers; ProfileError says
+    which formats were tried."""
     data = gunzip_if_needed(data, MAX_FILE_BYTES)
     if not data.strip():
         raise ProfileError("the file is empty")
-    from collectors.formats import pprof
-
     # A pprof whose string table fills its first 4 KiB looks like text; its first byte is a
     # field tag (sample_type, written first, is 0x0a), which no text profile starts with but "\n".
     binary = looks_binary(data)
-    if (binary or data[:1] == b"\n") and pprof.sniff(data):
-        return _finish(pprof.read_bytes(data, name), name)
+    if binary or data[:1] == b"\n":
+        for binary_reader in registry.binary_readers():
+            if binary_reader.sniff(data):
+                return _finish(binary_reader.load(data, name), name)
     if binary:
-        raise ProfileError(f"binary data that is not a profile (tried {', '.join(ALL_FORMATS)})")
+        raise ProfileError(f"binary data that is not a profile (tried {', '.join(registry.reader_names())})")
     text = decode_text(data)
     del data
     stripped = text.lstrip()
-    from collectors.formats import perf_script
-
+    text_readers = registry.text_readers()
     if stripped[:1] in ("{", "["):
         try:
             obj = _load_json(text)
         except ProfileError:
             # Folded stacks often start with `[unknown];...` (and a frame can start with `{`):
             # text that is not JSON but reads as stacks is stacks.
-            if not (perf_script.sniff(text) or folded.sniff(text)):
+            if not any(r.sniff(text) for r in text_readers):
                 raise
         else:
             return _finish(_read_json(obj, name), name)
@@ -127,11 +114,10 @@ def parse_profile(data: bytes, name: str = "profile", progress: Progress | None 
         def text_progress(done: int) -> None:
             progress(done, total)
 
-    if perf_script.sniff(text):
-        return _finish(perf_script.read(text, name, text_progress), name)
-    if folded.sniff(text):
-        return _finish(folded.read(text, name, text_progress), name)
-    raise ProfileError(f"not a profile in any format bpfscope reads (tried {', '.join(ALL_FORMATS)})")
+    for text_reader in text_readers:
+        if text_reader.sniff(text):
+            return _finish(text_reader.load(text, name, text_progress), name)
+    raise ProfileError(f"not a profile in any format bpfscope reads (tried {', '.join(registry.reader_names())})")
 
 
 def _load_json(text: str) -> object:
@@ -152,17 +138,11 @@ def _load_json(text: str) -> object:
 
 
 def _read_json(obj: object, name: str) -> ProfileGroup:
-    from collectors.formats import chrome, speedscope, trace_event
-
-    readers: list[tuple[Callable[[object], bool], Callable[[object, str], ProfileGroup]]] = [
-        (speedscope.sniff_json, speedscope.read_json),
-        (chrome.sniff_json, chrome.read_json),
-        (trace_event.sniff_json, trace_event.read_json),
-    ]
-    for sniff, read in readers:
-        if sniff(obj):
-            return read(obj, name)
-    raise ProfileError(f"JSON that is not a profile bpfscope reads (tried {', '.join(JSON_FORMATS)})")
+    readers = registry.json_readers()
+    for reader in readers:
+        if reader.sniff(obj):
+            return reader.load(obj, name)
+    raise ProfileError(f"JSON that is not a profile bpfscope reads (tried {', '.join(r.name for r in readers)})")
 
 
 def _finish(group: ProfileGroup, name: str) -> ProfileGroup:

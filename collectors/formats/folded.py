@@ -13,9 +13,11 @@ and line back in py-spy's form, so they survive the round trip.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from collections.abc import Callable, Iterable
+from typing import BinaryIO
 
 from collectors.formats.errors import ProfileError
 from collectors.formats.locations import split_location
@@ -144,6 +146,16 @@ def _fill(profile: Profile, lines: Iterable[str], progress: Callable[[int], None
         add(intern(fids), count)  # type: ignore[arg-type]
     if progress is not None:
         progress(done)
+
+
+def save(group: ProfileGroup, out: BinaryIO) -> None:
+    """The registry's writer: every profile's lines, one after the other (frame names that are
+    not valid UTF-8 keep their bytes)."""
+    text = io.TextIOWrapper(out, encoding="utf-8", errors="surrogateescape", newline="\n")
+    for profile in group.profiles:
+        text.writelines(write(profile))
+    text.flush()
+    text.detach()
 
 
 def write(profile: Profile) -> Iterable[str]:

@@ -9,7 +9,6 @@ under sudo the file is handed to the invoking user, with mode 0644.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import sys
 import tempfile
@@ -17,57 +16,37 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from collectors import __version__
-from collectors.formats import folded
+from collectors.formats import EXPORTER, registry
 from collectors.formats.errors import ProfileError
 from collectors.profile import ProfileGroup
 
-EXPORTER = f"bpfscope@{__version__}"
-OUTPUT_FORMATS = ("speedscope", "folded", "pprof")
+__all__ = ["EXPORTER", "format_for_path", "render", "save_profile", "write_atomic"]
 
 
 def format_for_path(path: str, explicit: str | None = None) -> str:
-    """The output format for a file name: `.speedscope.json`/`.json` speedscope,
-    `.folded`/`.txt` folded, `.pb.gz`/`.pprof` pprof; `explicit` (from `--to`) wins."""
+    """The output format for a file name, by the registered writers' suffixes (`.speedscope.json`/`.json`
+    speedscope, `.folded`/`.txt` folded, `.pb.gz`/`.pprof` pprof; `-` the first writer); `explicit`
+    (from `--to`) wins."""
+    names = registry.writer_names()
     if explicit:
-        if explicit not in OUTPUT_FORMATS:
-            raise ProfileError(f"unknown output format {explicit!r} (choose from {', '.join(OUTPUT_FORMATS)})")
+        if explicit not in names:
+            raise ProfileError(f"unknown output format {explicit!r} (choose from {', '.join(names)})")
         return explicit
-    lower = path.lower()
-    if lower.endswith(".json"):
-        return "speedscope"
-    if lower.endswith((".folded", ".txt", ".collapsed")):
-        return "folded"
-    if lower.endswith((".pb.gz", ".pprof", ".pb")):
-        return "pprof"
+    writer = registry.writer_for_suffix(path)
+    if writer is not None:
+        return writer.name
     if path == "-":
-        return "speedscope"
-    raise ProfileError(
-        f"cannot tell the output format from {path!r}: name it .speedscope.json, .folded or .pb.gz, or pass --to"
-    )
+        return registry.default_writer().name
+    suggested = registry.one_of([w.suffixes[0] for w in registry.WRITERS])
+    raise ProfileError(f"cannot tell the output format from {path!r}: name it {suggested}, or pass --to")
 
 
 def render(group: ProfileGroup, fmt: str, out: BinaryIO) -> None:
     """Write `group` in format `fmt` to a binary stream."""
-    if fmt == "speedscope":
-        from collectors.formats import speedscope
-
-        text = io.TextIOWrapper(out, encoding="utf-8", newline="\n", write_through=False)
-        speedscope.write(group, text, EXPORTER)
-        text.flush()
-        text.detach()
-    elif fmt == "folded":
-        text = io.TextIOWrapper(out, encoding="utf-8", errors="surrogateescape", newline="\n")
-        for profile in group.profiles:
-            text.writelines(folded.write(profile))
-        text.flush()
-        text.detach()
-    elif fmt == "pprof":
-        from collectors.formats import pprof
-
-        out.write(pprof.write(group))
-    else:
+    writer = registry.find_writer(fmt)
+    if writer is None:
         raise ProfileError(f"unknown output format {fmt!r}")
+    writer.write(group, out)
 
 
 def save_profile(group: ProfileGroup, path: str, fmt: str | None = None) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, BinaryIO
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError, Message
@@ -319,6 +319,11 @@ def _add_samples(message: Any, profile_for: Callable[[Any], Profile], location_f
 
 
 # --- writing --------------------------------------------------------------------------
+
+
+def save(group: ProfileGroup, out: BinaryIO) -> None:
+    """The registry's writer."""
+    out.write(write(group))
 
 
 def write(group: ProfileGroup) -> bytes:

@@ -23,8 +23,9 @@ import io
 import json
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
+from collectors.formats import EXPORTER
 from collectors.formats.errors import ProfileError
 from collectors.formats.limits import StackBudget
 from collectors.formats.locations import split_location
@@ -367,6 +368,14 @@ def _num(value: float) -> str:
 
 
 # --- writing ---------------------------------------------------------------------------
+
+
+def save(group: ProfileGroup, out: BinaryIO) -> None:
+    """The registry's writer: UTF-8 JSON to a binary stream."""
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="\n", write_through=False)
+    write(group, text, EXPORTER)
+    text.flush()
+    text.detach()
 
 
 def dumps(group: ProfileGroup, exporter: str) -> str:

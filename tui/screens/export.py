@@ -1,5 +1,5 @@
-"""The `e` / `Ctrl+S` dialog: write the profile as speedscope JSON or folded stacks,
-asking before overwriting a file that exists.
+"""The `e` / `Ctrl+S` dialog: write the profile in one of the formats the registry offers for
+export (speedscope JSON or folded stacks), asking before overwriting a file that exists.
 """
 
 from __future__ import annotations
@@ -18,11 +18,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 
+from collectors.formats import registry
 from collectors.formats.errors import ProfileError
 
-FORMATS = (("speedscope", ".speedscope.json", "speedscope JSON"), ("folded", ".folded", "folded stacks"))
-_KNOWN_SUFFIXES = (".gz", ".json", ".speedscope", ".folded", ".txt", ".collapsed", ".perf", ".cpuprofile",
-                   ".pb", ".pprof", ".trace")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
 _AWKWARD = re.compile(r"[\s'\"`$!&|;<>()*?#~\[\]{}]+")
 """Characters a shell would need quoted: a default name has none (`PID 31630` → `PID_31630`)."""
@@ -35,10 +33,12 @@ def default_stem(profile_name: str) -> str:
     """A file name stem from the profile's name: its base name without format suffixes."""
     name = _UNSAFE.sub("_", Path(profile_name).name) if profile_name else ""
     name = _AWKWARD.sub("_", name.strip()).strip("_")
+    # No known suffix ends another, so the order they are stripped in does not matter.
+    known = registry.known_suffixes()
     changed = True
     while changed:
         changed = False
-        for suffix in _KNOWN_SUFFIXES:
+        for suffix in known:
             if name.lower().endswith(suffix) and len(name) > len(suffix):
                 name = name[: -len(suffix)]
                 changed = True
@@ -46,9 +46,11 @@ def default_stem(profile_name: str) -> str:
 
 
 def default_path(profile_name: str, fmt: str) -> str:
-    """`<profile>.speedscope.json` (or `.folded`), relative: in the current directory."""
-    suffix = {f: s for f, s, _ in FORMATS}[fmt]
-    return default_stem(profile_name) + suffix
+    """`<profile>.speedscope.json` (or `.folded`: the writer's first suffix), relative: in the current directory."""
+    writer = registry.find_writer(fmt)
+    if writer is None:
+        raise ProfileError(f"unknown output format {fmt!r}")
+    return default_stem(profile_name) + writer.suffixes[0]
 
 
 class ExportDialog(ModalScreen[str | None]):
@@ -71,15 +73,16 @@ class ExportDialog(ModalScreen[str | None]):
         super().__init__()
         self.profile_name = profile_name
         self.save = save
-        self.fmt = "speedscope"
+        self.writers = registry.export_writers()
+        self.fmt = self.writers[0].name
         self.confirm_overwrite = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text("Export the profile", style="bold"))
             with RadioSet(id="export-format"):
-                for i, (fmt, _, label) in enumerate(FORMATS):
-                    yield RadioButton(label, value=i == 0, id=f"format-{fmt}")
+                for i, writer in enumerate(self.writers):
+                    yield RadioButton(writer.label, value=i == 0, id=f"format-{writer.name}")
             yield Input(default_path(self.profile_name, self.fmt), id="export-path")
             yield Static(Text(f"relative to {os.getcwd()}", style="dim", no_wrap=True, overflow="ellipsis"),
                          id="export-directory")
@@ -101,7 +104,7 @@ class ExportDialog(ModalScreen[str | None]):
     @on(RadioSet.Changed, "#export-format")
     def _format_changed(self, event: RadioSet.Changed) -> None:
         old = self.fmt
-        self.fmt = FORMATS[event.index][0]
+        self.fmt = self.writers[event.index].name
         path_input = self.query_one("#export-path", Input)
         if path_input.value.strip() == default_path(self.profile_name, old):
             path_input.value = default_path(self.profile_name, self.fmt)

@@ -21,7 +21,7 @@ import pytest
 from collectors.live.command import RunAs
 from tests.test_collectors.live.conftest import require_bcc
 from tests.test_collectors.live.hostile import NOBODY, NOGROUP, SETPRIV, require_tools, shared_dir
-from tui.cli import command_log
+from tui.cli.open_tui import command_log
 
 pytestmark = pytest.mark.live
 
