@@ -392,8 +392,8 @@ class BpfscopeApp(
     # --- messages ----------------------------------------------------------------------
 
     def _watch_graph(self, graph: FlameGraph) -> None:
-        # Watchers, not the bubbled FrameSelected/ZoomChanged messages: they run at once, so
-        # the details line is painted in the same frame as the graph's rows.
+        # Watchers, not messages: they run at once, so the details line is painted in the
+        # same frame as the graph's rows.
         def selected(_: FlameNode | None) -> None:
             if graph is self.current_graph:
                 self._show_details(graph)
