@@ -19,8 +19,8 @@ from collectors.calltree import (
     Sandwich,
     TimeOrderTree,
     flatten_recursion,
+    function_totals,
     left_heavy,
-    profile_function_totals,
     sandwich,
 )
 from collectors.profile import OFF_CPU, ON_CPU, Frame, Profile, ProfileGroup, Unit, merge_profiles
@@ -149,6 +149,22 @@ class Derived:
     _totals: FunctionTotals | None = None
     _sandwiches: dict[int, Sandwich] = field(default_factory=dict)
     _stack_weights: dict[int, float] | None = None
+    _total: tuple[int, float, float] | None = None
+
+    @property
+    def total_weight(self) -> float:
+        """The profile's total weight, summed once: the header and details lines are redrawn
+        on every key, and summing 100k weights each time costs milliseconds. A live profile
+        grows between rebuilds (it only appends samples or adds to its last weight), so the
+        sum is redone when (sample count, last weight) changed, as the header always showed
+        the samples gathered so far."""
+        weights = self.profile.weights
+        n = len(weights)
+        last = weights[n - 1] if n else 0.0
+        memo = self._total
+        if memo is None or memo[0] != n or memo[1] != last:
+            memo = self._total = (n, last, self.profile.total_weight())
+        return memo[2]
 
     @property
     def stack_weights(self) -> dict[int, float]:
@@ -186,7 +202,8 @@ class Derived:
     @property
     def totals(self) -> FunctionTotals:
         if self._totals is None:
-            self._totals = profile_function_totals(self.profile)
+            profile = self.profile
+            self._totals = function_totals(profile.stacks.stacks, profile.stack_weights(), self.total_weight)
         return self._totals
 
     def sandwich(self, frame: int) -> Sandwich:
