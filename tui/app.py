@@ -33,8 +33,10 @@ from collectors.profile import Profile, ProfileGroup
 from collectors.safe_text import printable
 from tui.app_help import PALETTE_COMMANDS, help_sections, palette_commands
 from tui.compare import DIFF_SCALE, ComparisonMixin
+from tui.derived import Derived
 from tui.files_control import FilesMixin
 from tui.filters_control import FiltersMixin
+from tui.gc_tuning import settle_gc, tune_gc
 from tui.keys import GLOBAL_KEYS, GlobalKey, is_available, key_bindings
 from tui.live import LiveOptions, LiveRun
 from tui.live_control import LIVE_TICK, LiveControlMixin
@@ -42,7 +44,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.process_picker import ProcessLister, ProcessPicker, list_processes
 from tui.screens.thread_picker import ThreadPicker
 from tui.search_control import SearchMixin
-from tui.session import MERGED, Derived, Session
+from tui.session import MERGED, Session
 from tui.status_control import StatusMixin
 from tui.views import FlameNode, PathMap, grouped_model, time_order_model, without_repeats
 from tui.widgets.density import DensityStrip
@@ -473,22 +475,6 @@ def _empty_session() -> Session:
     return Session(group, merged=Profile(name="no samples yet", frames=group.frames))
 
 
-GC_THRESHOLDS = (10_000, 50, 100)
-"""The cyclic GC's thresholds while the TUI runs. With Python's (700, 10, 10), a full
-collection walks every object the views built (trees, layouts, totals) every few hundred
-thousand allocations, and one landing on a key took 30-80 ms (measured: Escape's p95 went
-from 44 to 12 ms of CPU on the 100k-stack profile with these). Cycles still get collected,
-only less often."""
-
-
-def settle_gc() -> None:
-    """What is loaded lives as long as the app: keep the cyclic GC from walking it (freeze), and
-    from stalling keys with frequent full collections (thresholds)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-
-
 def run_app(group: ProfileGroup, baseline: ProfileGroup | None = None) -> None:
     """Open the TUI on a loaded group (the CLI's entry point); with `baseline`, compared with it."""
     settle_gc()
@@ -498,7 +484,7 @@ def run_app(group: ProfileGroup, baseline: ProfileGroup | None = None) -> None:
 def run_live(options: LiveOptions) -> int:
     """Open the TUI sampling live (the picker first when `options.target` is None); the
     collector is stopped however the app ends. Returns the exit status."""
-    gc.set_threshold(*GC_THRESHOLDS)
+    tune_gc()
     app = BpfscopeApp(live=options)
     try:
         app.run()

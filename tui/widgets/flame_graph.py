@@ -46,25 +46,27 @@ from textual.strip import Strip
 from collectors.profile import Frame, FrameKind, FrameTable
 from collectors.safe_text import printable
 from tui.palette import ColorMode, color_mode, frame_style, outside_range_style
+from tui.time_axis import (
+    TimeRange,
+    clamp_range,
+    column_x,
+    nudged_range,
+    range_columns,
+    range_with_end,
+    range_with_start,
+)
 from tui.views import (
     FlameModel,
     FlameNode,
     PathMap,
     Span,
-    TimeRange,
     Viewport,
-    clamp_range,
     clamp_view,
-    column_x,
     find_path,
     find_span,
     fit_label,
     layout_rows,
-    nudged_range,
     panned_view,
-    range_columns,
-    range_with_end,
-    range_with_start,
     scaled_view,
     span_at,
     zoom_view,
