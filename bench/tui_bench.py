@@ -254,7 +254,7 @@ def bench_in_process(path: Path, presses: int) -> dict[str, Any]:
     start = time.perf_counter()
     group = load_profile(str(path))
     load_s = time.perf_counter() - start
-    from tui.app import settle_gc
+    from tui.gc_tuning import settle_gc
 
     settle_gc()  # as `run_app` does
     result = asyncio.run(bench_keys(group, presses))

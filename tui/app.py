@@ -6,31 +6,9 @@ handlers and helpers are a mixin in its own module: `tui.status_control` (the he
 and details lines), `tui.search_control` (search), `tui.filters_control` (filters, time
 range, inversion, time kind), `tui.compare` (the comparison with a baseline),
 `tui.live_control` (live sampling), `tui.files_control` (export, open); `tui.app_help`
-holds the command palette's entries and the help's key tables. Global keys:
-
-| Key              | Action                                          |
-|------------------|-------------------------------------------------|
-| `1` / `2` / `3`  | Time Order / Left Heavy / Sandwich              |
-| `/`              | search (`n` / `N` next / previous match)        |
-| `s`              | the selected function in Sandwich               |
-| `i`              | Left Heavy: root at the top or bottom           |
-| `t`              | choose the thread, or all threads merged        |
-| `r`              | flatten recursion                               |
-| `f` / `d` / `m`  | focus on / hide the function, collapse its module|
-| `F`              | the filter chips: remove one, add `focus REGEX`…|
-| `u` / `U`        | undo / redo a filter or time range change       |
-| `v`              | Left Heavy: inverted (bottom-up) flame graph    |
-| `w`              | on-CPU / off-CPU / on+off (wall) time           |
-| `Esc`            | clear the time range (nothing zoomed)           |
-| `b` / `B`        | baseline: mark it (live) / compare with it      |
-| `e` / `Ctrl+S`   | export                                          |
-| `o` / `Ctrl+O`   | open another profile file (`Ctrl+O` in Sandwich)|
-| `c`              | copy the selected frame's name (OSC 52)         |
-| `space`          | live: pause / resume the view (sampling goes on)|
-| `x`              | live: stop sampling (the data stays)            |
-| `p`              | choose a process to sample                      |
-| `?`              | help                                            |
-| `q` / `Ctrl+C`   | quit                                            |
+makes the command palette's entries and the help's key tables. The global keys are
+declared in `tui.keys` (one `GlobalKey` per action: its binding, when it may act, its
+palette entry and help row); `?` lists them.
 """
 
 from __future__ import annotations
@@ -42,7 +20,7 @@ from typing import ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.notifications import SeverityLevel
 from textual.reactive import var
 from textual.screen import ModalScreen, Screen
@@ -55,15 +33,18 @@ from collectors.profile import Profile, ProfileGroup
 from collectors.safe_text import printable
 from tui.app_help import PALETTE_COMMANDS, help_sections, palette_commands
 from tui.compare import DIFF_SCALE, ComparisonMixin
+from tui.derived import Derived
 from tui.files_control import FilesMixin
 from tui.filters_control import FiltersMixin
+from tui.gc_tuning import settle_gc, tune_gc
+from tui.keys import GLOBAL_KEYS, GlobalKey, is_available, key_bindings
 from tui.live import LiveOptions, LiveRun
 from tui.live_control import LIVE_TICK, LiveControlMixin
 from tui.screens.help import HelpScreen
 from tui.screens.process_picker import ProcessLister, ProcessPicker, list_processes
 from tui.screens.thread_picker import ThreadPicker
 from tui.search_control import SearchMixin
-from tui.session import MERGED, Derived, Session
+from tui.session import MERGED, Session
 from tui.status_control import StatusMixin
 from tui.views import FlameNode, PathMap, grouped_model, time_order_model, without_repeats
 from tui.widgets.density import DensityStrip
@@ -89,90 +70,12 @@ class BpfscopeApp(
 
     The features live in the mixins (`tui.status_control`, `tui.search_control`,
     `tui.filters_control`, `tui.compare`, `tui.live_control`, `tui.files_control`); this
-    class composes the panes, loads them and routes the keys (`BINDINGS` stays here: it
-    is the help's order)."""
+    class composes the panes, loads them and routes the keys (declared in `tui.keys`)."""
 
     TITLE = "bpfscope"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "1",
-            "show_pane('time-order')",
-            "Time",
-            key_display="1",
-            tooltip="Time Order: the flame chart, samples in time order",
-        ),
-        Binding(
-            "2",
-            "show_pane('left-heavy')",
-            "Heavy",
-            key_display="2",
-            tooltip="Left Heavy: the flame graph, merged, heaviest first",
-        ),
-        Binding(
-            "3",
-            "show_pane('sandwich')",
-            "Sandwich",
-            key_display="3",
-            tooltip="Sandwich: every function with self and total",
-        ),
-        Binding(
-            "slash",
-            "search",
-            "Search",
-            key_display="/",
-            tooltip="search names (Ctrl+R in the prompt: regular expression)",
-            # Priority: the app acts on `/` as it arrives, so the keys typed in the same
-            # burst go to the prompt (otherwise they are already queued for the pane).
-            priority=True,
-        ),
-        Binding("n", "next_match", "Next match", show=False, tooltip="next match, zooming to it"),
-        Binding("N", "previous_match", "Previous match", show=False, tooltip="previous match, zooming to it"),
-        Binding(
-            "s", "open_sandwich", "Sandwich of frame", show=False, tooltip="open the selected function in Sandwich"
-        ),
-        Binding("i", "invert", "Invert", show=False, tooltip="Left Heavy: root at the bottom / top"),
-        Binding("t", "pick_thread", "Thread", show=False, tooltip="choose the thread, or all threads merged"),
-        Binding(
-            "r",
-            "flatten_recursion",
-            "Flatten recursion",
-            show=False,
-            tooltip="flatten recursion (self times stay exact)",
-        ),
-        Binding("f", "focus_function", "Focus", show=False,
-                tooltip="filter: only stacks through the selected function, re-rooted there"),
-        Binding("d", "hide_function", "Hide", show=False,
-                tooltip="filter: hide the selected function (its time goes to its caller)"),
-        Binding("m", "collapse_module", "Collapse module", show=False,
-                tooltip="filter: collapse the selected frame's file or module into one frame"),
-        Binding("F", "filters", "Filters", show=False,
-                tooltip="the filter chips: remove one, or add focus/hide/collapse/mine REGEX"),
-        Binding("u", "undo", "Undo", show=False, tooltip="undo the last filter or time range change"),
-        Binding("U", "redo", "Redo", show=False, tooltip="redo a filter or time range change"),
-        Binding("v", "toggle_inverted", "Bottom-up", show=False,
-                tooltip="Left Heavy: inverted (bottom-up) flame graph, leaf functions as roots"),
-        Binding("w", "cycle_time_kind", "Time kind", show=False,
-                tooltip="off-CPU captures: on-CPU / off-CPU / on+off (wall) time"),
-        Binding("escape", "clear_range", "Clear range", show=False,
-                tooltip="clear the time range (in flame panes: once nothing is zoomed)"),
-        Binding("b", "mark_baseline", "Baseline", show=False,
-                tooltip="live: mark now as the baseline (again: move the mark)"),
-        Binding("B", "toggle_comparison", "Compare", show=False,
-                tooltip="live: the difference since the baseline / all samples; diff: colours on / off"),
-        Binding("e,ctrl+s", "export", "Export", show=False, tooltip="export as speedscope JSON or folded stacks"),
-        Binding("o,ctrl+o", "open_file", "Open", show=False,
-                tooltip="open another profile file (Ctrl+O in Sandwich, where o sorts)"),
-        Binding(
-            "c", "copy_name", "Copy name", show=False, tooltip="copy the selected frame's name (OSC 52, works over SSH)"
-        ),
-        Binding("space", "toggle_pause", "Pause", tooltip="live: pause / resume the view (sampling goes on)"),
-        Binding("space", "resume", "Resume", tooltip="live: resume the paused view"),
-        Binding("x", "stop_sampling", "Stop", tooltip="live: stop sampling (the data stays)"),
-        Binding("p", "pick_process", "Process", show=False, tooltip="choose a process to sample"),
-        Binding("question_mark", "help", "Help", key_display="?", tooltip="this help"),
-        Binding("q,ctrl+c", "quit", "Quit", tooltip="quit"),
-    ]
+    GLOBAL_KEYS: ClassVar[tuple[GlobalKey, ...]] = GLOBAL_KEYS
+    BINDINGS: ClassVar[list[BindingType]] = [*key_bindings(GLOBAL_KEYS)]
 
     CSS = """
     #panes { height: 1fr; }
@@ -392,8 +295,8 @@ class BpfscopeApp(
     # --- messages ----------------------------------------------------------------------
 
     def _watch_graph(self, graph: FlameGraph) -> None:
-        # Watchers, not the bubbled FrameSelected/ZoomChanged messages: they run at once, so
-        # the details line is painted in the same frame as the graph's rows.
+        # Watchers, not messages: they run at once, so the details line is painted in the
+        # same frame as the graph's rows.
         def selected(_: FlameNode | None) -> None:
             if graph is self.current_graph:
                 self._show_details(graph)
@@ -436,32 +339,37 @@ class BpfscopeApp(
     # --- actions -----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("show_pane", "search") and isinstance(self.screen, ProcessPicker):
-            return False  # the picker's own `/` filters; the pane keys wait for a profile
-        if action == "toggle_pause":
-            return self.live is not None and not self.live.ended and not self.paused
-        if action == "resume":
-            return self.live is not None and not self.live.ended and self.paused
-        if action == "stop_sampling":
-            return self.live is not None and not self.live.ended
-        if action == "pick_process":
-            return self.live_options is not None
-        if action == "invert":
-            return self.active_pane == "left-heavy"
-        if action == "pick_thread":
-            # Comparing live shows all threads since the mark: a single thread has no such split.
-            return not (self.live is not None and self.comparing)
-        if action == "mark_baseline":
-            return self.live is not None
-        if action == "toggle_comparison":
-            return self.baseline_group is not None or self.live_baseline is not None
-        if action == "cycle_time_kind":
-            return bool(self.session.time_kinds())
-        if action == "clear_range":
-            return self.session.view.time_range is not None
-        if action == "open_file":
-            return self.live is None or self.live.ended  # stop sampling (x) first
-        return True
+        return is_available(self.GLOBAL_KEYS, action, self)
+
+    # --- what the keys' availability reads (`tui.keys.KeyState`) ------------------------
+
+    @property
+    def picking_process(self) -> bool:
+        return isinstance(self.screen, ProcessPicker)
+
+    @property
+    def live_view(self) -> bool:
+        return self.live is not None
+
+    @property
+    def sampling(self) -> bool:
+        return self.live is not None and not self.live.ended
+
+    @property
+    def live_mode(self) -> bool:
+        return self.live_options is not None
+
+    @property
+    def has_baseline(self) -> bool:
+        return self.baseline_group is not None or self.live_baseline is not None
+
+    @property
+    def has_time_kinds(self) -> bool:
+        return bool(self.session.time_kinds())
+
+    @property
+    def has_time_range(self) -> bool:
+        return self.session.view.time_range is not None
 
     def watch_active_pane(self, pane: str) -> None:
         self._ensure_loaded(pane)
@@ -531,7 +439,7 @@ class BpfscopeApp(
         self.notify(f"copied {printable(name)}", markup=False)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(help_sections(self.BINDINGS)))
+        self.push_screen(HelpScreen(help_sections(self.GLOBAL_KEYS)))
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
@@ -558,29 +466,13 @@ class BpfscopeApp(
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield from palette_commands(self)
+        yield from palette_commands(self, self.GLOBAL_KEYS)
 
 
 def _empty_session() -> Session:
     """What the panes show before the first live samples: nothing, named as such."""
     group = ProfileGroup(name="bpfscope")
     return Session(group, merged=Profile(name="no samples yet", frames=group.frames))
-
-
-GC_THRESHOLDS = (10_000, 50, 100)
-"""The cyclic GC's thresholds while the TUI runs. With Python's (700, 10, 10), a full
-collection walks every object the views built (trees, layouts, totals) every few hundred
-thousand allocations, and one landing on a key took 30-80 ms (measured: Escape's p95 went
-from 44 to 12 ms of CPU on the 100k-stack profile with these). Cycles still get collected,
-only less often."""
-
-
-def settle_gc() -> None:
-    """What is loaded lives as long as the app: keep the cyclic GC from walking it (freeze), and
-    from stalling keys with frequent full collections (thresholds)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def run_app(group: ProfileGroup, baseline: ProfileGroup | None = None) -> None:
@@ -592,7 +484,7 @@ def run_app(group: ProfileGroup, baseline: ProfileGroup | None = None) -> None:
 def run_live(options: LiveOptions) -> int:
     """Open the TUI sampling live (the picker first when `options.target` is None); the
     collector is stopped however the app ends. Returns the exit status."""
-    gc.set_threshold(*GC_THRESHOLDS)
+    tune_gc()
     app = BpfscopeApp(live=options)
     try:
         app.run()

@@ -21,9 +21,10 @@ from textual.reactive import var
 from collectors.diff import FunctionShares, LiveBaseline, NodeShares, PathDiff, ShareChange
 from collectors.live.base import Target
 from collectors.profile import Profile, ProfileGroup
+from tui.derived import Derived
 from tui.live import LiveOptions, LiveRun
 from tui.screens.process_picker import ProcessLister
-from tui.session import Derived, Session
+from tui.session import Session
 from tui.views import FlameNode
 from tui.widgets.flame_graph import FlameGraph
 from tui.widgets.sandwich import SandwichView

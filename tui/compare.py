@@ -28,8 +28,10 @@ from collectors.calltree import flatten_recursion
 from collectors.diff import FunctionShares, LiveBaseline, NodeShares, PathDiff, ShareChange, profiles_shares
 from collectors.profile import Profile, merge_profiles
 from collectors.safe_text import printable
+from tui.chips import Chip, apply_chips
+from tui.derived import Derived
 from tui.palette import diff_legend, diff_style
-from tui.session import Chip, Derived, Session, ViewState, apply_chips
+from tui.session import Session, ViewState
 from tui.views import FlameNode
 from tui.widgets.flame_graph import FlameGraph
 from tui.widgets.status import DetailsLine, FrameFacts, details_lines

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING
 from textual import work
 
 from collectors.safe_text import printable
+from tui.chips import function_chip, module_chip
 from tui.screens.filters import FilterScreen
-from tui.session import ViewKey, function_chip, module_chip
-from tui.views import FlameModel, clamp_range
+from tui.session import ViewKey
+from tui.time_axis import clamp_range
+from tui.views import FlameModel
 from tui.widgets.density import DensityStrip
 from tui.widgets.flame_graph import FlameGraph
 from tui.widgets.status import RANGE_CHIP, ProfileHeader

@@ -1,6 +1,7 @@
 """What the app is looking at: which profile of the group, which kind of time, with recursion
-flattened or not, the filter chips and time range (undoable), and the trees derived from all
-that (built on first use, cached per choice). No Textual here.
+flattened or not, the filter chips (`tui.chips`) and time range (undoable), and the views
+derived from all that (`tui.derived.Derived`, built on first use, cached per choice). No
+Textual here.
 
 The pipeline, in order: the chosen profile (a thread, or all merged; on-CPU, off-CPU or
 both) → recursion flattened → each chip's transform (`collectors.transforms`) → the
@@ -11,22 +12,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
-from collectors.calltree import (
-    FunctionTotals,
-    GroupedTree,
-    Sandwich,
-    TimeOrderTree,
-    flatten_recursion,
-    left_heavy,
-    profile_function_totals,
-    sandwich,
-)
-from collectors.profile import OFF_CPU, ON_CPU, Frame, Profile, ProfileGroup, Unit, merge_profiles
+from collectors.calltree import GroupedTree, TimeOrderTree, flatten_recursion
+from collectors.profile import OFF_CPU, ON_CPU, Profile, ProfileGroup, Unit, merge_profiles
 from collectors.safe_text import printable
-from collectors.transforms import REGEX_PREFIX, collapse, extent_slice, focus, frame_matcher, hide, keep_only
+from collectors.transforms import extent_slice
 from collectors.units import format_value
+from tui.chips import Chip, apply_chips
+from tui.derived import Derived
 
 MERGED = -1
 """The profile index meaning "all threads merged"."""
@@ -36,26 +30,10 @@ WALL = "wall"
 TIME_KINDS = (ON_CPU, OFF_CPU, WALL)
 TIME_KIND_LABELS = {ON_CPU: "on-CPU time", OFF_CPU: "off-CPU time", WALL: "on+off-CPU (wall) time"}
 
-FILTER_KINDS = ("focus", "hide", "collapse", "mine")
-FILTER_HELP = "focus, hide, collapse or mine, then a regular expression"
 _KIND_SUFFIX = re.compile(r"\s*\(?\b(on|off)-CPU\)?$", re.IGNORECASE)
 MAX_CACHED = 8
 """Derived views kept (undo and redo within these are instant); each holds a transformed
 copy of the profile's stacks (some 30 MB for 100k stacks), hence few."""
-
-
-@dataclass(frozen=True)
-class Chip:
-    """One filter of the stack: a transform `kind`, its `collectors.transforms` pattern, and
-    the text its chip shows."""
-
-    kind: str
-    pattern: str
-    label: str
-
-    @property
-    def text(self) -> str:
-        return f"{self.kind} {printable(self.label)}"
 
 
 @dataclass(frozen=True)
@@ -69,133 +47,6 @@ class ViewState:
 
     chips: tuple[Chip, ...] = ()
     time_range: tuple[float, float] | None = None
-
-
-def parse_filter(text: str) -> Chip:
-    """`focus REGEX`, `hide REGEX`, `collapse REGEX` or `mine REGEX` as a chip.
-
-    Raises ValueError, or `TransformError` for a bad regex, with one sentence."""
-    verb, _, rest = text.strip().partition(" ")
-    verb, regex = verb.casefold(), rest.strip()
-    if not verb:
-        raise ValueError(f"type a filter: {FILTER_HELP}")
-    if verb not in FILTER_KINDS:
-        raise ValueError(f"unknown filter {printable(verb)!r}: use {FILTER_HELP}")
-    if not regex:
-        raise ValueError(f"{verb!r} needs a regular expression after it")
-    pattern = REGEX_PREFIX + regex
-    frame_matcher(pattern)  # a bad regex fails here, before anything is applied
-    return Chip(verb, pattern, regex)
-
-
-def function_chip(kind: str, frame: Frame) -> Chip:
-    """A chip for exactly `frame`'s function name (`f` focus, `d` hide)."""
-    return Chip(kind, f"{REGEX_PREFIX}^{re.escape(frame.name)}$", frame.name)
-
-
-_MODULE_SEPARATORS = ("::", ".")
-
-
-def module_chip(frame: Frame) -> Chip | None:
-    """A collapse chip for `frame`'s file, else for the module its name starts with
-    (`pkg.mod.func` → `pkg.mod`, `std::vec::push` → `std::vec`); None when neither is known."""
-    if frame.file:
-        return Chip("collapse", f"{REGEX_PREFIX}^{re.escape(frame.file)}$", frame.file)
-    name = frame.name
-    for sep in _MODULE_SEPARATORS:
-        head, found, _ = name.rpartition(sep)
-        if found and head and not any(c in head for c in " ([<"):
-            return Chip("collapse", f"{REGEX_PREFIX}^{re.escape(head + sep)}", head)
-    return None
-
-
-def apply_chip(profile: Profile, chip: Chip) -> Profile:
-    if chip.kind == "focus":
-        return focus(profile, chip.pattern)
-    if chip.kind == "hide":
-        return hide(profile, chip.pattern)
-    if chip.kind == "collapse":
-        return collapse(profile, chip.pattern, chip.label)
-    if chip.kind == "mine":
-        return keep_only(profile, chip.pattern)
-    raise ValueError(f"unknown filter {chip.kind!r}")
-
-
-def apply_chips(profile: Profile, chips: Sequence[Chip]) -> Profile:
-    for chip in chips:
-        profile = apply_chip(profile, chip)
-    return profile
-
-
-def inverted_tree(profile: Profile, weights: dict[int, float]) -> GroupedTree:
-    """The bottom-up tree: roots are the leaf functions, children their callers."""
-    stacks = profile.stacks.stacks
-    return GroupedTree([(stacks[sid][::-1], w) for sid, w in weights.items()])
-
-
-@dataclass(eq=False)
-class Derived:
-    """The trees and totals of one profile, each computed on first use. `timeline`: the
-    unsliced view whose time order the Time Order pane shows (None: this one). `grow_from`:
-    a time order tree built over fewer samples of this same profile (live), which its time
-    order extends rather than lays out every sample again."""
-
-    profile: Profile
-    timeline: Derived | None = None
-    grow_from: TimeOrderTree | None = field(default=None, repr=False)
-    _left_heavy: GroupedTree | None = None
-    _inverted: GroupedTree | None = None
-    _time_order: TimeOrderTree | None = None
-    _totals: FunctionTotals | None = None
-    _sandwiches: dict[int, Sandwich] = field(default_factory=dict)
-    _stack_weights: dict[int, float] | None = None
-
-    @property
-    def stack_weights(self) -> dict[int, float]:
-        """Weight per stack id, summed once for every tree and sandwich of this profile."""
-        if self._stack_weights is None:
-            self._stack_weights = self.profile.stack_weights()
-        return self._stack_weights
-
-    @property
-    def left_heavy(self) -> GroupedTree:
-        if self._left_heavy is None:
-            self._left_heavy = left_heavy(self.profile)
-        return self._left_heavy
-
-    @property
-    def inverted(self) -> GroupedTree:
-        """The bottom-up (inverted) flame graph's tree."""
-        if self._inverted is None:
-            self._inverted = inverted_tree(self.profile, self.stack_weights)
-        return self._inverted
-
-    @property
-    def time_order(self) -> TimeOrderTree:
-        if self.timeline is not None:
-            return self.timeline.time_order
-        if self._time_order is None:
-            earlier, self.grow_from = self.grow_from, None
-            self._time_order = TimeOrderTree(self.profile) if earlier is None else earlier.extended(self.profile)
-        return self._time_order
-
-    @property
-    def totals_ready(self) -> bool:
-        return self._totals is not None
-
-    @property
-    def totals(self) -> FunctionTotals:
-        if self._totals is None:
-            self._totals = profile_function_totals(self.profile)
-        return self._totals
-
-    def sandwich(self, frame: int) -> Sandwich:
-        s = self._sandwiches.get(frame)
-        if s is None:
-            if len(self._sandwiches) > 32:
-                self._sandwiches.clear()
-            s = self._sandwiches[frame] = sandwich(self.profile, frame, self.stack_weights)
-        return s
 
 
 ViewKey = tuple[int, str | None, bool, tuple[Chip, ...], tuple[float, float] | None]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from rich.cells import cell_len, set_cell_size
 
 from collectors.calltree import TimeOrderTree
-from collectors.profile import Profile, Unit
+from collectors.profile import Unit
 from collectors.safe_text import printable
 from tui.session import MERGED
 from tui.views import FlameNode
@@ -55,26 +55,6 @@ def fit_title(parts: list[str], thread: int | None, width: int) -> str:
     return TITLE_SEP.join(parts)
 
 
-_last_total: tuple[Profile, int, float, float] | None = None
-
-
-def _total_weight(profile: Profile) -> float:
-    """`profile.total_weight()`, remembered while the profile's samples stay the same: the
-    header is redrawn on every zoom, and summing 100k weights each time costs milliseconds.
-    A live profile only appends samples or adds to its last weight, so (count, last weight)
-    tells when to sum again."""
-    global _last_total
-    weights = profile.weights
-    n = len(weights)
-    last = weights[n - 1] if n else 0.0
-    memo = _last_total
-    if memo is not None and memo[0] is profile and memo[1] == n and memo[2] == last:
-        return memo[3]
-    total = profile.total_weight()
-    _last_total = (profile, n, last, total)
-    return total
-
-
 class StatusMixin(_Host):
     """The header, legend and details lines, redrawn by `_refresh_status`."""
 
@@ -85,7 +65,7 @@ class StatusMixin(_Host):
             n = s.profile_count
             where = "all" if s.index == MERGED else f"{s.index + 1}/{n}"
             parts.append(f"{s.profile_label()} [{where}]")
-        total = s.format(_total_weight(s.profile))
+        total = s.format(s.current.total_weight)
         # A unit of "none" means counts: say "samples" rather than print the word "none".
         parts.append(f"total {total} samples" if s.unit is Unit.NONE else f"{s.unit.value} · total {total}")
         parts.append(PANE_TITLES[self.active_pane])
@@ -190,5 +170,5 @@ class StatusMixin(_Host):
         return (
             self.left_heavy.model.total
             if self.left_heavy.model is not None and "left-heavy" in self._loaded
-            else self.session.profile.total_weight()
+            else self.session.current.total_weight
         )

@@ -8,7 +8,7 @@ from textual.app import App, ComposeResult
 from collectors.calltree import TimeOrderTree
 from collectors.profile import Profile, ProfileGroup, Unit
 from tests.test_tui.profiles import add
-from tui.views import DensityIndex, density_bins, sparkline
+from tui.time_axis import DensityIndex, density_bins, sparkline
 from tui.widgets.density import DensityStrip
 
 # --- pure functions --------------------------------------------------------------------

@@ -12,8 +12,9 @@ from tests.test_tui.fake_collector import FakeStarter
 from tests.test_tui.profiles import small_group
 from tests.test_tui.test_live import COLD, HOT, Clock, live_app, started, tick
 from tui.app import BpfscopeApp
+from tui.chips import Chip, module_chip, parse_filter
 from tui.screens.filters import FilterScreen
-from tui.session import Chip, Session, module_chip, parse_filter
+from tui.session import Session
 from tui.widgets.status import ProfileHeader
 
 SIZE = (80, 24)

@@ -13,16 +13,8 @@ from textual.message import Message
 from collectors.calltree import TimeOrderTree, left_heavy
 from collectors.profile import ProfileGroup
 from tests.test_tui.profiles import add, small_group
-from tui.views import (
-    Viewport,
-    clamp_range,
-    grouped_model,
-    nudged_range,
-    range_columns,
-    range_with_end,
-    range_with_start,
-    time_order_model,
-)
+from tui.time_axis import clamp_range, nudged_range, range_columns, range_with_end, range_with_start
+from tui.views import Viewport, grouped_model, time_order_model
 from tui.widgets.flame_graph import FlameGraph
 
 SIZE = (41, 6)

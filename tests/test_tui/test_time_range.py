@@ -8,7 +8,8 @@ from textual.content import Content
 from collectors.profile import OFF_CPU, ON_CPU, ProfileGroup, Unit, merge_profiles
 from tests.test_tui.profiles import add, small_group
 from tui.app import BpfscopeApp
-from tui.session import MERGED, WALL, Session, parse_filter
+from tui.chips import parse_filter
+from tui.session import MERGED, WALL, Session
 from tui.widgets.flame_graph import FlameGraph
 from tui.widgets.status import RANGE_CHIP, ProfileHeader
 

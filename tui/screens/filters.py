@@ -26,7 +26,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from collectors.formats.errors import ProfileError
-from tui.session import FILTER_HELP, Chip, parse_filter
+from tui.chips import FILTER_HELP, Chip, parse_filter
 from tui.widgets.lists import KeyedOptionList
 
 PROMPT = "focus|hide|collapse|mine REGEX"

@@ -45,16 +45,8 @@ from textual.widget import Widget
 from collectors.profile import Profile
 from collectors.safe_text import printable
 from tui.palette import color_mode
-from tui.views import (
-    DensityIndex,
-    TimeRange,
-    Viewport,
-    column_x,
-    density_bins,
-    range_columns,
-    sparkline,
-    time_ruler,
-)
+from tui.time_axis import DensityIndex, TimeRange, column_x, density_bins, range_columns, sparkline, time_ruler
+from tui.views import Viewport
 
 __all__ = ["DensityStrip", "density_bins", "sparkline"]
 

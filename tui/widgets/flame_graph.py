@@ -46,25 +46,27 @@ from textual.strip import Strip
 from collectors.profile import Frame, FrameKind, FrameTable
 from collectors.safe_text import printable
 from tui.palette import ColorMode, color_mode, frame_style, outside_range_style
+from tui.time_axis import (
+    TimeRange,
+    clamp_range,
+    column_x,
+    nudged_range,
+    range_columns,
+    range_with_end,
+    range_with_start,
+)
 from tui.views import (
     FlameModel,
     FlameNode,
     PathMap,
     Span,
-    TimeRange,
     Viewport,
-    clamp_range,
     clamp_view,
-    column_x,
     find_path,
     find_span,
     fit_label,
     layout_rows,
-    nudged_range,
     panned_view,
-    range_columns,
-    range_with_end,
-    range_with_start,
     scaled_view,
     span_at,
     zoom_view,
@@ -190,16 +192,6 @@ class FlameGraph(ScrollView, can_focus=True):
     """The selected `[start, end)` in the model's x units (Time Order), or None. Assigning it
     orders and clips it to the model and posts `RangeSelected` / `RangeCleared` on a change."""
 
-    class FrameSelected(GraphMessage):
-        """The selected frame changed (node is None when the graph is empty)."""
-
-        def __init__(self, graph: FlameGraph, node: FlameNode | None) -> None:
-            super().__init__(graph)
-            self.node = node
-
-    class ZoomChanged(GraphMessage):
-        """The zoom stack changed."""
-
     class BackAtTop(GraphMessage):
         """`Esc` was pressed with nothing left to zoom out of (the app clears the search)."""
 
@@ -260,8 +252,6 @@ class FlameGraph(ScrollView, can_focus=True):
         self.time_range = self.time_range if keep_range else None
         self._layout_changed()
         self.zoom_generation += 1
-        self.post_message(self.FrameSelected(self, first))
-        self.post_message(self.ZoomChanged(self))
 
     def update_model(self, model: FlameModel, frames: FrameTable, path_map: PathMap | None = None) -> None:
         """Show `model`, a rebuilt model of the same (grown) profile, keeping the selection and
@@ -450,7 +440,6 @@ class FlameGraph(ScrollView, can_focus=True):
             if n is not None:
                 self._refresh_line(self._depth_to_line(n.depth))
         self._scroll_to_selected()
-        self.post_message(self.FrameSelected(self, new))
 
     def _refresh_line(self, line: int) -> None:
         self.refresh(Region(0, line - self.scroll_offset.y, self.size.width, 1))
@@ -479,7 +468,6 @@ class FlameGraph(ScrollView, can_focus=True):
     def _zoom_changed(self) -> None:
         self._layout_changed()
         self.zoom_generation += 1
-        self.post_message(self.ZoomChanged(self))
 
     def zoom_to(self, node: FlameNode) -> None:
         """Select `node` and zoom so it fills the width (a new zoom step)."""
