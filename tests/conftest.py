@@ -56,13 +56,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     fails, naming the holders."""
     if _programs_before is None:
         return
-    from tests.test_collectors.live.helpers import our_programs, program_holders
+    from tests.test_collectors.live.helpers import held_by_other_test_runs, our_programs, program_holders
+
+    def left_by_us() -> set[int]:
+        left = our_programs() - _programs_before
+        return left - held_by_other_test_runs(left) if left else left
 
     deadline = time.monotonic() + 10
-    left = our_programs() - _programs_before
+    left = left_by_us()
     while left and time.monotonic() < deadline:
         time.sleep(0.2)
-        left = our_programs() - _programs_before
+        left = left_by_us()
     if left:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         message = f"BPF programs of ours still loaded after the run: {program_holders(left)}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections import Counter
 
@@ -80,6 +81,45 @@ def bpf_fds() -> list[str]:
             continue
         if link.startswith(("anon_inode:bpf", "anon_inode:[perf_event]")):
             out.append(link)
+    return out
+
+
+def _ancestry(pid: int) -> list[tuple[int, str]]:
+    """(pid, cmdline) of `pid` and each of its ancestors, nearest first."""
+    out: list[tuple[int, str]] = []
+    while pid > 1 and len(out) < 64:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read(400).replace(b"\0", b" ").decode("utf-8", "replace")
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                stat = f.read().decode("utf-8", "replace")
+        except OSError:
+            break
+        out.append((pid, cmd))
+        pid = int(stat.rsplit(")", 1)[1].split()[1])
+    return out
+
+
+def held_by_this_process(ids: set[int]) -> set[int]:
+    """Of `ids`, the programs this process holds open."""
+    me = str(os.getpid())
+    return {prog for prog, held in program_holders(ids).items() if any(h.split()[0] == me for h in held)}
+
+
+def held_by_other_test_runs(ids: set[int]) -> set[int]:
+    """Of `ids`, the programs held only by processes of another pytest run on this machine (a
+    helper's or a second suite's): not this run's to judge. A process orphaned by a test
+    (reparented to init) belongs to no run and is judged."""
+    me = os.getpid()
+    holders = program_holders(ids)
+    out = set()
+    for prog, held in holders.items():
+        runs = []
+        for entry in held:
+            chain = _ancestry(int(entry.split()[0]))
+            runs.append(next((p for p, cmd in chain if "pytest" in cmd), None))
+        if runs and all(r is not None and r != me for r in runs):
+            out.add(prog)
     return out
 
 

@@ -13,7 +13,15 @@ from collectors.live.bcc_collector import BccCollector
 from collectors.live.command import HeldCommand
 from collectors.profile import FrameKind
 from tests.test_collectors.live.conftest import require_bcc, start_workload, thread_ids
-from tests.test_collectors.live.helpers import bpf_fds, collect, collect_samples, leaf_shares, our_programs, paths
+from tests.test_collectors.live.helpers import (
+    bpf_fds,
+    collect,
+    collect_samples,
+    held_by_this_process,
+    leaf_shares,
+    our_programs,
+    paths,
+)
 
 pytestmark = pytest.mark.live
 
@@ -101,10 +109,13 @@ def test_everything_is_released_on_stop(running: subprocess.Popen[str]) -> None:
     before_fds = sorted(bpf_fds())
     collector = BccCollector(Target.for_pid(running.pid), 99)
     collector.start()
-    loaded = our_programs()
-    assert len(loaded) == 3, "the sampling and the two tracepoint programs should be loaded"
-    assert len(bpf_fds()) > len(before_fds)
-    collect(collector, 0.3)
+    try:
+        # (other programs of ours may be loaded by other runs on the machine: these are this one's)
+        loaded = held_by_this_process(our_programs())
+        assert len(loaded) == 3, "the sampling and the two tracepoint programs should be loaded"
+        assert len(bpf_fds()) > len(before_fds)
+    finally:
+        collect(collector, 0.3)
     assert not (loaded & our_programs())
     assert sorted(bpf_fds()) == before_fds
 
@@ -115,7 +126,6 @@ def test_everything_is_released_when_start_fails(running: subprocess.Popen[str],
     and the held command never runs."""
     require_bcc()
     before_fds = sorted(bpf_fds())
-    before_programs = our_programs()
     held: list[HeldCommand] = []
 
     def broken_release(self: HeldCommand) -> None:
@@ -126,7 +136,7 @@ def test_everything_is_released_when_start_fails(running: subprocess.Popen[str],
     collector = BccCollector(Target.for_command(["true"]), 99)
     with pytest.raises(RuntimeError, match="release failed"):
         collector.start()
-    assert our_programs() <= before_programs
+    assert not held_by_this_process(our_programs())
     assert sorted(bpf_fds()) == before_fds
     assert held and held[0].returncode == 125  # abandoned: `true` never ran
 
