@@ -13,7 +13,8 @@ BCC_SHIM := $(CURDIR)/$(VENV)/bcc-shim
 NODE_PREFIX := build/node
 SPEEDSCOPE_VERSION := 1.25.0
 SPEEDSCOPE_PKG := $(NODE_PREFIX)/node_modules/speedscope/package.json
-PYTEST := $(PY) -m pytest -q -p no:cacheprovider
+PYTEST_JOBS ?= 2
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_JOBS) --dist loadgroup
 ARGS ?=
 
 .PHONY: setup setup-venv setup-system setup-bcc setup-speedscope test run bench screenshots fuzz clean

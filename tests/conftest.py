@@ -36,12 +36,34 @@ def _no_bpf_left_in_this_process(request: pytest.FixtureRequest) -> Iterator[Non
     assert not after, f"{request.node.nodeid} left BPF objects open: {sorted(after)[:6]}"
 
 
+MACHINE_MODULES = frozenset({"test_live_tmux.py", "test_signals.py", "test_live_resize.py", "test_tmux_e2e.py",
+                             "test_locations.py"})
+"""Modules outside tests/test_collectors/live that drive real terminals, signals or py-spy."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under `make test` (pytest-xdist, `--dist loadgroup`) the tests that use the machine
+    itself (eBPF, perf, py-spy, tmux, signals, timing against other samplers) run one after
+    another on one worker, in the `machine` group, while the others share the remaining CPU:
+    two live samplers at once would judge each other's programs and shares."""
+    for item in items:
+        path = item.path
+        if ("test_collectors" in path.parts and "live" in path.parts) or path.name in MACHINE_MODULES \
+                or item.get_closest_marker("live") is not None:
+            item.add_marker(pytest.mark.xdist_group("machine"))
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
 _programs_before: set[int] | None = None
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     global _programs_before
-    if os.geteuid() == 0:
+    if os.geteuid() == 0 and not _is_worker(session.config):
         from tests.test_collectors.live.helpers import our_programs
 
         try:
@@ -54,8 +76,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """At the end of the run no process still holds a sampling program that was not loaded
     before it (a collector never stopped, an orphaned `bpfscope` started by a test): the run
     fails, naming the holders."""
-    if _programs_before is None:
-        return
+    if _programs_before is None or _is_worker(session.config):
+        return  # (under xdist the controller checks, once every worker is done)
     from tests.test_collectors.live.helpers import held_by_other_test_runs, our_programs, program_holders
 
     def left_by_us() -> set[int]:
