@@ -277,7 +277,7 @@ def test_export_dialog_offers_the_registry_writers() -> None:
 
     dialog = ExportDialog("p.folded", lambda path, fmt: None)
     assert [w.name for w in dialog.writers] == [w.name for w in registry.WRITERS if w.in_export_dialog]
-    assert [w.name for w in dialog.writers] == ["speedscope", "folded"]
+    assert [w.name for w in dialog.writers] == ["speedscope", "folded", "pprof"]
     assert dialog.fmt == "speedscope"
 
 
@@ -299,7 +299,7 @@ def test_a_registered_writer_shows_up_in_the_export_dialog(fake_writer: FakeWrit
             dialog = pilot.app.screen
             assert isinstance(dialog, ExportDialog)
             assert [str(b.id) for b in dialog.query(RadioButton)] == ["format-speedscope", "format-folded",
-                                                                     "format-fake"]
+                                                                     "format-pprof", "format-fake"]
             assert dialog.query_one("#export-path", Input).value == "capture.speedscope.json"
             dialog.query_one("#format-fake", RadioButton).value = True
             await pilot.pause()
