@@ -25,7 +25,7 @@ from collectors.formats.text import decode_text, gunzip_if_needed
 from collectors.profile import ProfileGroup
 from tests.speedscope_expected import PROFILES
 from tui import cli
-from tui.cli import convert
+from tui.cli import convert, record
 
 SAMPLES = {
     "speedscope JSON": "speedscope/0.6.0/two-sampled.speedscope.json",
@@ -223,6 +223,23 @@ def test_a_registered_writer_shows_up_in_the_cli(fake_writer: FakeWriter, tmp_pa
     assert cli.main(["convert", src, "-o", str(tmp_path / "b.out"), "--to", "fake"]) == 0
     samples = sum(p.sample_count for p in load_profile(src).profiles)
     assert (tmp_path / "a.fake").read_text() == (tmp_path / "b.out").read_text() == f"simple.txt: {samples} samples\n"
+
+
+def _record_description() -> str:
+    return " ".join((record.parser().description or "").split())
+
+
+def test_record_help_names_every_registered_writer(fake_writer: FakeWriter) -> None:
+    """`record --help` says which formats OUTPUT's suffix picks from the registry: pprof too, and a
+    new writer without another edit."""
+    assert "one profile per thread (speedscope, folded, pprof or fake, by OUTPUT's suffix)." in _record_description()
+
+
+def test_record_help_names_the_writers_it_has(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The full registry: speedscope, folded or pprof; without pprof, only the two left."""
+    assert "one profile per thread (speedscope, folded or pprof, by OUTPUT's suffix)." in _record_description()
+    monkeypatch.setattr(registry, "WRITERS", tuple(w for w in registry.WRITERS if w.name != "pprof"))
+    assert "one profile per thread (speedscope or folded, by OUTPUT's suffix)." in _record_description()
 
 
 def test_a_writer_left_out_of_the_registry_is_unknown(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
