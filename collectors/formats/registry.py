@@ -156,7 +156,7 @@ READERS: tuple[Reader, ...] = (
 WRITERS: tuple[Writer, ...] = (
     ModuleWriter("speedscope", "speedscope JSON", (".speedscope.json", ".json"), "collectors.formats.speedscope"),
     ModuleWriter("folded", "folded stacks", (".folded", ".txt", ".collapsed"), "collectors.formats.folded"),
-    ModuleWriter("pprof", "pprof", (".pb.gz", ".pprof", ".pb"), "collectors.formats.pprof", in_export_dialog=False),
+    ModuleWriter("pprof", "pprof", (".pb.gz", ".pprof", ".pb"), "collectors.formats.pprof"),
 )
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pytest
 
+from collectors.formats import registry
 from collectors.profile import ProfileGroup
 from tests.test_tui.palette_driver import run_palette_command
 from tests.test_tui.profiles import recursive_group, small_group, threaded_group
@@ -321,6 +323,46 @@ async def test_export_writes_speedscope_or_folded_and_asks_before_overwriting(
         m, a = "main (main.c:10)", "a (a.c:10)"
         assert (tmp_path / "small.folded").read_text().splitlines() == [
             f"{m};{a};b (b.c:10) 30", f"{m};{a};c (c.c:10) 10", f"{m};d (d.c:10) 40", f"{m} 20"]
+
+
+def _seconds_by_thread_and_function(group: ProfileGroup) -> dict[tuple[str, str], float]:
+    """Per (thread, function name): the seconds of the samples it is on (once per sample)."""
+    out: dict[tuple[str, str], float] = {}
+    for profile in group.profiles:
+        per = profile.unit.seconds_per_unit
+        assert per is not None
+        for stack, weight in profile.iter_samples():
+            for name in {group.frames[f].name for f in stack}:
+                key = (profile.name, name)
+                out[key] = out.get(key, 0.0) + weight * per
+    return out
+
+
+async def test_export_writes_pprof_that_reads_back_to_the_totals_shown(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Choosing pprof names the file <profile>.pb.gz; the file written is pprof (the registry's
+    pprof reader takes it) with every thread's and every function's time as shown."""
+    monkeypatch.chdir(tmp_path)
+    app = app_for(threaded_group())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e")
+        dialog = app.screen
+        assert isinstance(dialog, ExportDialog)
+        dialog.query_one("#format-pprof").value = True  # type: ignore[attr-defined]
+        await pilot.pause()
+        assert dialog.fmt == "pprof" and dialog.path == "threads.pb.gz"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, ExportDialog)
+        shown = app.session.group
+    data = gzip.decompress((tmp_path / "threads.pb.gz").read_bytes())  # as detection hands it over
+    (pprof,) = [r for r in registry.READERS if r.name == "pprof"]
+    assert pprof.sniff(data)
+    back = pprof.load(data, "threads.pb.gz")
+    assert sorted(p.name for p in back.profiles) == ["T1", "T2"]
+    expected = _seconds_by_thread_and_function(shown)
+    assert expected == {("T1", "main"): 0.01, ("T1", "x"): 0.01, ("T2", "main"): 0.03, ("T2", "y"): 0.03}
+    assert _seconds_by_thread_and_function(back) == pytest.approx(expected)
 
 
 async def test_ctrl_s_opens_export_and_escape_cancels() -> None:

@@ -20,9 +20,10 @@ from tests.test_tui.test_live import Clock, live_app, started, tick
 from tui import cli
 from tui.app import DIFF_SCALE, BpfscopeApp
 from tui.palette import diff_style
+from tui.sandwich_rows import BaseOnly
 from tui.views import FlameNode
 from tui.widgets.flame_graph import FlameGraph
-from tui.widgets.sandwich import BaseOnly, SandwichView
+from tui.widgets.sandwich import SandwichView
 from tui.widgets.status import DetailsLine, ProfileHeader
 
 SIZE = (120, 30)
@@ -190,7 +191,7 @@ async def test_sandwich_details_show_the_function_change() -> None:
 
 def test_sandwich_plain_columns_without_a_baseline() -> None:
     """Without a baseline the sort keys stay self, total and name (the diff keys are extra)."""
-    from tui.widgets.sandwich import DIFF_SORT_KEYS, SORT_KEYS
+    from tui.sandwich_rows import DIFF_SORT_KEYS, SORT_KEYS
 
     assert SORT_KEYS == ("self", "total", "name") and "delta" in DIFF_SORT_KEYS
     assert SandwichView().baseline is None

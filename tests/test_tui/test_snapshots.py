@@ -79,7 +79,8 @@ async def _open_export(pilot: Pilot[Any]) -> None:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_export_dialog(snap_compare: SnapCompare, size: str) -> None:
-    """`e` opens the export dialog with speedscope JSON chosen and `webapp.speedscope.json` proposed."""
+    """`e` opens the export dialog offering speedscope JSON (chosen), folded stacks and pprof, with
+    `webapp.speedscope.json` proposed."""
     assert snap_compare(example_app(), terminal_size=SIZES[size], run_before=_open_export)
 
 
@@ -116,8 +117,11 @@ ROWS_80x24 = {
         20: " token                                       substring  3 matches (2 functions)",
     }),
     "export": (("e",), {
-        11: "     │ ▊  webapp.speedscope.json                                        ▎ │",
-        13: "     │ relative to /                                                      │",
+        7: "searc│ ▊ ▐●▌ speedscope JSON                                            ▎ │",
+        8: "searc│ ▊ ▐●▌ folded stacks                                              ▎ │",
+        9: "text.│ ▊ ▐●▌ pprof                                                      ▎ │",
+        12: "     │ ▊  webapp.speedscope.json                                        ▎ │",
+        14: "     │ relative to /                                                      │",
     }),
     "help": (("question_mark",), {
         3: "│ 2                 Left Heavy: the flame graph, merged, heaviest first        │",
@@ -128,9 +132,16 @@ ROWS_80x24 = {
 
 
 ROWS_120x40 = {
+    "export": (("e",), {
+        15: " " * 25 + "│ ▊ ▐●▌ speedscope JSON                                            ▎ │",
+        16: " " * 25 + "│ ▊ ▐●▌ folded stacks                                              ▎ │",
+        17: " " * 25 + "│ ▊ ▐●▌ pprof                                                      ▎ │",
+        20: " " * 25 + "│ ▊  webapp.speedscope.json                                        ▎ │",
+    }),
     "help": (("question_mark",), {
         5: "app.dispatch     │ /                 search names (Ctrl+R in the prompt: regular expression)"
            "          │oll_wait_… iy",
+        30: " " * 17 + "│ e / Ctrl+S        export as speedscope JSON, folded stacks or pprof                │",
     }),
     "left-heavy-zoomed": (("j", "j", "j", "j", "enter"), {
         1: "main › server.serve_forever › server.handle_request › app.dispatch › views.search",

@@ -20,8 +20,9 @@ def parser() -> argparse.ArgumentParser:
         f"[--collector {'|'.join(collector_names())}] "
         "[--off-cpu] [--as-root] -o OUTPUT",
         description="Sample a process, every process, or a command launched for the purpose, and write "
-        "one profile per thread (speedscope or folded, by OUTPUT's suffix). Sampling ends at the duration, "
-        "when the process exits, or on Ctrl-C/SIGTERM; what was collected is written in every case.",
+        f"one profile per thread ({registry.one_of(registry.writer_names())}, by OUTPUT's suffix). Sampling "
+        "ends at the duration, when the process exits, or on Ctrl-C/SIGTERM; what was collected is written in "
+        "every case.",
     )
     who = p.add_mutually_exclusive_group()
     who.add_argument("-p", "--pid", type=int, help="the process to sample")

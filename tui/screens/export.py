@@ -1,5 +1,5 @@
 """The `e` / `Ctrl+S` dialog: write the profile in one of the formats the registry offers for
-export (speedscope JSON or folded stacks), asking before overwriting a file that exists.
+export (speedscope JSON, folded stacks, pprof), asking before overwriting a file that exists.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def default_stem(profile_name: str) -> str:
 
 
 def default_path(profile_name: str, fmt: str) -> str:
-    """`<profile>.speedscope.json` (or `.folded`: the writer's first suffix), relative: in the current directory."""
+    """`<profile>` and the writer's first suffix (`.speedscope.json`, `.folded`, `.pb.gz`), relative: in the
+    current directory."""
     writer = registry.find_writer(fmt)
     if writer is None:
         raise ProfileError(f"unknown output format {fmt!r}")

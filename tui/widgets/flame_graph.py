@@ -1,10 +1,7 @@
-"""`FlameGraph`: a flame graph or flame chart drawn with the Line API.
+"""`FlameGraph`: a flame graph or flame chart the user moves through, zooms and selects a time range in.
 
-The widget shows a `FlameModel` through a zoom stack of viewports. Rows come from
-`tui.views.layout_rows` (cached per model, viewport and width); each row is rendered to a
-`Strip` cached under everything that changes its pixels (layout, row, the selection if it is
-in that row, the search and colour generations, the selected time range's cells), and a
-selection change repaints only the two rows involved.
+What is drawn and how (the Line API, the caches, the zoom stack, the selection) is
+`tui.widgets.flame_canvas.FlameCanvas`; this widget adds the keys, the mouse and the time range.
 
 In Time Order (`time_axis=True`) a time range `[start, end)` can be selected, in the model's
 x units; it survives zooming, panning and `update_model`. Cells outside it are drawn as
@@ -28,30 +25,19 @@ zooms out. `set_colorer` replaces the palette colour of each frame (the differen
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import lru_cache
 from typing import ClassVar
 
-from rich.segment import Segment
-from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.cache import LRUCache
-from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import var
-from textual.scroll_view import ScrollView
-from textual.strip import Strip
 
-from collectors.profile import Frame, FrameKind, FrameTable
-from collectors.safe_text import printable
-from tui.palette import ColorMode, color_mode, frame_style, outside_range_style
+from collectors.profile import FrameTable
 from tui.time_axis import (
     TimeRange,
     clamp_range,
     column_x,
     nudged_range,
-    range_columns,
     range_with_end,
     range_with_start,
 )
@@ -64,8 +50,6 @@ from tui.views import (
     clamp_view,
     find_path,
     find_span,
-    fit_label,
-    layout_rows,
     panned_view,
     scaled_view,
     span_at,
@@ -74,12 +58,7 @@ from tui.views import (
 from tui.views import (
     node_path as _node_path,
 )
-
-
-@lru_cache(maxsize=1 << 16)
-def _frame_style(frame: Frame, dimmed: bool, mode: ColorMode) -> Style:
-    """`frame_style`, remembered: a zoom repaints every row, and a Style costs microseconds."""
-    return frame_style(frame, dimmed=dimmed, mode=mode)
+from tui.widgets.flame_canvas import FlameCanvas
 
 TIME_ACTIONS = frozenset({
     "time_zoom_in", "time_zoom_out", "pan_left", "pan_right",
@@ -89,8 +68,7 @@ TIME_ACTIONS = frozenset({
 NUDGE_FRACTION = 1 / 20
 """`{` / `}` move a range edge by this fraction of the visible width."""
 
-Colorer = Callable[[FlameNode], Style | None]
-"""A frame's style in place of the palette's (None: the palette's)."""
+
 
 
 class GraphMessage(Message):
@@ -105,7 +83,7 @@ class GraphMessage(Message):
         return self.graph
 
 
-class FlameGraph(ScrollView, can_focus=True):
+class FlameGraph(FlameCanvas, can_focus=True):
     """A flame graph over a `FlameModel`, root at the top (or bottom when `inverted`)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -163,9 +141,6 @@ class FlameGraph(ScrollView, can_focus=True):
         ),
     ]
 
-
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"flame-graph--cursor", "flame-graph--match"}
-
     DEFAULT_CSS = """
     FlameGraph {
         overflow-x: hidden;
@@ -177,16 +152,6 @@ class FlameGraph(ScrollView, can_focus=True):
         & > .flame-graph--match { text-style: bold underline; }
     }
     """
-
-    inverted: var[bool] = var(False)
-    """Root at the bottom (icicle turned over), as speedscope's callers view and `i` do."""
-
-    selected: var[FlameNode | None] = var(None, init=False)
-    """The selected frame. Watchers run synchronously, so a status line watching it is
-    painted in the same frame as the graph (a bubbled message lands a frame later)."""
-
-    zoom_generation: var[int] = var(0, init=False)
-    """Bumped whenever the zoom stack changes (watch it to follow zooming)."""
 
     time_range: var[TimeRange | None] = var(None, init=False)
     """The selected `[start, end)` in the model's x units (Time Order), or None. Assigning it
@@ -211,13 +176,6 @@ class FlameGraph(ScrollView, can_focus=True):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.time_axis = time_axis
-        self.model: FlameModel | None = None
-        self.frames: FrameTable | None = None
-        self.zoom_stack: list[Viewport] = []
-        self.matches: frozenset[int] | None = None
-        self._match_generation = 0
-        self.colorer: Colorer | None = None
-        self._color_generation = 0
         self._range_edge = "end"
         """The edge `{` / `}` move: the one `[` or `]` set last."""
         self._press: tuple[int, Viewport] | None = None
@@ -225,12 +183,6 @@ class FlameGraph(ScrollView, can_focus=True):
         self._drag: TimeRange | None = None
         """The range being dragged, drawn in place of `time_range` until release."""
         self._drag_ended = False
-        self._rows_cache: LRUCache[tuple[object, ...], list[list[Span]]] = LRUCache(64)
-        self._strip_cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
-        self._pass_width: int | None = None
-        """The content width during one `render_lines` pass (each lookup walks the DOM)."""
-        self._paint: tuple[Style, Style, Style, Style] | None = None
-        """(base, gap, cursor, match) styles until the next style update."""
 
     # --- state -------------------------------------------------------------------------
 
@@ -238,16 +190,11 @@ class FlameGraph(ScrollView, can_focus=True):
         """Show `model` from its whole extent, selecting its first top frame. The time range is
         cleared, or with `keep_range` (the same timeline, e.g. recursion flattened) clipped
         to the new model."""
-        self.model = model
-        self.frames = frames
-        self._rows_cache.clear()
-        self._strip_cache.clear()
-        self.zoom_stack = [Viewport(model.start, model.end)] if model is not None else []
         first = None
         if model is not None:
             kids = model.children(model.root)
             first = kids[0] if kids else None
-        self.set_reactive(FlameGraph.selected, first)
+        self._show(model, frames, [Viewport(model.start, model.end)] if model is not None else [], first)
         self._end_drag()
         self.time_range = self.time_range if keep_range else None
         self._layout_changed()
@@ -281,37 +228,16 @@ class FlameGraph(ScrollView, can_focus=True):
             kids = model.children(model.root)
             selected = kids[0] if kids else None
         zoom_changed = len(stack) != len(self.zoom_stack)
-        self.model = model
-        self.frames = frames
-        self._rows_cache.clear()
-        self._strip_cache.clear()
-        self.zoom_stack = stack
-        self.set_reactive(FlameGraph.selected, selected)
+        self._show(model, frames, stack, selected)
         self.time_range = self.time_range  # the same timeline: kept, clipped to the new extent
         self._layout_changed()
         if zoom_changed:
             self.zoom_generation += 1
 
-    def set_matches(self, matches: frozenset[int] | None) -> None:
-        """Highlight these frame ids and dim the rest (None: no search)."""
-        if matches == self.matches:
-            return
-        self.matches = matches
-        self._match_generation += 1
-        self.refresh()
-
     @property
     def allow_select(self) -> bool:
         # In Time Order a drag selects a time range, not text.
         return not self.time_axis and super().allow_select
-
-    def set_colorer(self, colorer: Colorer | None) -> None:
-        """Style each frame by `colorer(node)` instead of the palette (None from it, or no
-        colorer: the palette's colour). Kernel frames stay italic; search dimming, matches and
-        the cursor still apply on top. Call again when what the colorer returns changes."""
-        self.colorer = colorer
-        self._color_generation += 1
-        self.refresh()
 
     def validate_time_range(self, value: TimeRange | None) -> TimeRange | None:
         model = self.model
@@ -334,148 +260,6 @@ class FlameGraph(ScrollView, can_focus=True):
     def shown_range(self) -> TimeRange | None:
         """The range drawn: the one being dragged, else `time_range`."""
         return self._drag if self._drag is not None else self.time_range
-
-    @property
-    def view(self) -> Viewport | None:
-        return self.zoom_stack[-1] if self.zoom_stack else None
-
-    @property
-    def zoom_node(self) -> FlameNode | None:
-        """The innermost frame zoomed into (None at the whole profile or a free range)."""
-        for v in reversed(self.zoom_stack):
-            if v.node is not None:
-                return v.node
-        return None
-
-    @property
-    def layout_width(self) -> int:
-        if self._pass_width is not None:
-            return self._pass_width
-        return max(0, self.scrollable_content_region.width)
-
-    @property
-    def rows(self) -> list[list[Span]]:
-        """The layout of the current view at the current width."""
-        view, model = self.view, self.model
-        width = self.layout_width
-        if view is None or model is None or width <= 0:
-            return []
-        key = (id(model), view.start, view.end, width)
-        rows = self._rows_cache.get(key)
-        if rows is None:
-            rows = layout_rows(model, view, width)
-            self._rows_cache.set(key, rows)
-        return rows
-
-    def _total_rows(self) -> int:
-        n = len(self.rows)
-        return max(n, self.scrollable_content_region.height) if self.inverted else n
-
-    def _depth_to_line(self, depth: int) -> int:
-        return self._total_rows() - 1 - depth if self.inverted else depth
-
-    def _line_to_depth(self, line: int) -> int:
-        return self._total_rows() - 1 - line if self.inverted else line
-
-    def _layout_changed(self) -> None:
-        size = Size(self.layout_width, self._total_rows())
-        if size != self.virtual_size:
-            self._set_virtual_size(size)
-        self.refresh()
-        self._scroll_to_selected()
-        # The scroll range follows the new virtual size only after the next layout.
-        self.call_after_refresh(self._scroll_to_selected)
-
-    def _set_virtual_size(self, size: Size) -> None:
-        """A new scroll height without relaying out the screen: `virtual_size` is a layout
-        reactive, and a zoom that changes the number of rows would otherwise arrange every
-        widget again (tens of ms on a zoom key). The pane's own size is set by CSS, not by its
-        rows; only a scrollbar appearing or going changes the content region, and then a
-        layout is asked for."""
-        bars = (self.show_horizontal_scrollbar, self.show_vertical_scrollbar)
-        self.set_reactive(ScrollView.virtual_size, size)
-        self._scroll_update(size)
-        if (self.show_horizontal_scrollbar, self.show_vertical_scrollbar) != bars:
-            self.refresh(layout=True)
-
-    def watch_inverted(self) -> None:
-        self._strip_cache.clear()
-        if self.model is not None:
-            self._layout_changed()
-
-    def on_resize(self, event: events.Resize) -> None:
-        self._layout_changed()
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._strip_cache.clear()
-        self._paint = None
-
-    def _paint_styles(self) -> tuple[Style, Style, Style, Style]:
-        """(base, gap, cursor, match): computed once per style update, not once per row (a zoom
-        repaints every row, and each lookup walks the DOM)."""
-        paint = self._paint
-        if paint is None:
-            base = self.rich_style
-            paint = self._paint = (base, Style(bgcolor=base.bgcolor),
-                                   self.get_component_rich_style("flame-graph--cursor", partial=True),
-                                   self.get_component_rich_style("flame-graph--match", partial=True))
-        return paint
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        # One width for the whole pass: every row asks for it several times.
-        self._pass_width = max(0, self.scrollable_content_region.width)
-        try:
-            return super().render_lines(crop)
-        finally:
-            self._pass_width = None
-
-    def select(self, node: FlameNode | None) -> None:
-        """Select `node`, repainting only the rows that change."""
-        if node is not self.selected:
-            self.selected = node
-
-    def watch_selected(self, old: FlameNode | None, new: FlameNode | None) -> None:
-        for n in (old, new):
-            if n is not None:
-                self._refresh_line(self._depth_to_line(n.depth))
-        self._scroll_to_selected()
-
-    def _refresh_line(self, line: int) -> None:
-        self.refresh(Region(0, line - self.scroll_offset.y, self.size.width, 1))
-
-    def _scroll_to_selected(self) -> None:
-        if self.selected is None:
-            return
-        line = self._depth_to_line(self.selected.depth)
-        top = round(self.scroll_offset.y)
-        height = self.scrollable_content_region.height
-        if height <= 0:
-            return
-        if line < top:
-            self.scroll_to(y=line, animate=False, immediate=True)
-        elif line >= top + height:
-            self.scroll_to(y=line - height + 1, animate=False, immediate=True)
-
-    def _push(self, view: Viewport) -> None:
-        self.zoom_stack.append(view)
-        self._zoom_changed()
-
-    def _replace(self, view: Viewport) -> None:
-        self.zoom_stack[-1] = view
-        self._zoom_changed()
-
-    def _zoom_changed(self) -> None:
-        self._layout_changed()
-        self.zoom_generation += 1
-
-    def zoom_to(self, node: FlameNode) -> None:
-        """Select `node` and zoom so it fills the width (a new zoom step)."""
-        self.select(node)
-        top = self.view
-        if top is not None and top.node is node:
-            return
-        self._push(zoom_view(node))
 
     # --- actions -----------------------------------------------------------------------
 
@@ -688,93 +472,3 @@ class FlameGraph(ScrollView, can_focus=True):
         if event.chain >= 2:
             self.zoom_to(span.node)
 
-    # --- drawing -----------------------------------------------------------------------
-
-    def label(self, node: FlameNode) -> str:
-        assert self.frames is not None
-        return printable(self.frames[node.frame].name)
-
-    def render_line(self, y: int) -> Strip:
-        width = self.layout_width
-        line = y + round(self.scroll_offset.y)
-        rows = self.rows
-        depth = self._line_to_depth(line)
-        if not 0 <= depth < len(rows):
-            return Strip.blank(width, self._paint_styles()[0])
-        sel = self.selected
-        sel_key = id(sel) if sel is not None and sel.depth == depth else None
-        view = self.view
-        assert view is not None
-        rng = self.shown_range
-        cols = range_columns(view, width, rng) if rng is not None else None
-        key = (
-            id(self.model), view.start, view.end, width, depth, sel_key,
-            self._match_generation, self._color_generation, cols,
-        )
-        strip = self._strip_cache.get(key)
-        if strip is None:
-            strip = self._render_row(rows[depth], width)
-            if cols is not None:
-                strip = self._mark_range(strip, cols, width)
-            self._strip_cache.set(key, strip)
-        return strip
-
-    def _mark_range(self, strip: Strip, cols: tuple[int, int], width: int) -> Strip:
-        """`strip` with the cells outside `[c0, c1)` in the outside-the-range style."""
-        background = self._paint_styles()[0].bgcolor
-        c0, c1 = cols
-        parts = strip.divide([c0, c1, width])
-        out: list[Strip] = []
-        for i, part in enumerate(parts):
-            if i == 1:
-                out.append(part)
-            else:
-                out.append(Strip(
-                    [Segment(text, outside_range_style(style, background) if style is not None else style, control)
-                     for text, style, control in part],
-                    part.cell_length,
-                ))
-        return Strip.join(out)
-
-    @property
-    def color_mode(self) -> ColorMode:
-        """The colours the terminal shows (Textual downgrades at output; labels follow)."""
-        return color_mode(self.app.console.color_system, self.app.no_color)
-
-    def _render_row(self, row: list[Span], width: int) -> Strip:
-        assert self.frames is not None
-        frames = self.frames
-        _, gap, cursor, match = self._paint_styles()
-        matches = self.matches
-        sel = self.selected
-        mode = self.color_mode
-        colorer = self.colorer
-        segments: list[Segment] = []
-        col = 0
-        for c0, c1, node in row:
-            if c0 > col:
-                segments.append(Segment(" " * (c0 - col), gap))
-            frame = frames[node.frame]
-            hit = matches is not None and node.frame in matches
-            dimmed = matches is not None and not hit
-            custom = colorer(node) if colorer is not None and not dimmed else None
-            if custom is not None:
-                style = custom + Style(italic=True) if frame.kind is FrameKind.KERNEL else custom
-            else:
-                style = _frame_style(frame, dimmed, mode)
-            if hit:
-                style += match
-            if node is sel:
-                style += cursor
-            segments.append(Segment(fit_label(printable(frame.name), c1 - c0), style))
-            col = c1
-        if col < width:
-            segments.append(Segment(" " * (width - col), gap))
-        return Strip(segments, width)
-
-    def breadcrumb(self) -> list[str]:
-        """Names from the top frame down to the innermost zoomed frame."""
-        node, model = self.zoom_node, self.model
-        if node is None or model is None:
-            return []
-        return [self.label(n) for n in model.path(node)]

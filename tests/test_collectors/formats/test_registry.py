@@ -25,7 +25,7 @@ from collectors.formats.text import decode_text, gunzip_if_needed
 from collectors.profile import ProfileGroup
 from tests.speedscope_expected import PROFILES
 from tui import cli
-from tui.cli import convert
+from tui.cli import convert, record
 
 SAMPLES = {
     "speedscope JSON": "speedscope/0.6.0/two-sampled.speedscope.json",
@@ -225,6 +225,23 @@ def test_a_registered_writer_shows_up_in_the_cli(fake_writer: FakeWriter, tmp_pa
     assert (tmp_path / "a.fake").read_text() == (tmp_path / "b.out").read_text() == f"simple.txt: {samples} samples\n"
 
 
+def _record_description() -> str:
+    return " ".join((record.parser().description or "").split())
+
+
+def test_record_help_names_every_registered_writer(fake_writer: FakeWriter) -> None:
+    """`record --help` says which formats OUTPUT's suffix picks from the registry: pprof too, and a
+    new writer without another edit."""
+    assert "one profile per thread (speedscope, folded, pprof or fake, by OUTPUT's suffix)." in _record_description()
+
+
+def test_record_help_names_the_writers_it_has(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The full registry: speedscope, folded or pprof; without pprof, only the two left."""
+    assert "one profile per thread (speedscope, folded or pprof, by OUTPUT's suffix)." in _record_description()
+    monkeypatch.setattr(registry, "WRITERS", tuple(w for w in registry.WRITERS if w.name != "pprof"))
+    assert "one profile per thread (speedscope or folded, by OUTPUT's suffix)." in _record_description()
+
+
 def test_a_writer_left_out_of_the_registry_is_unknown(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     """Without pprof, `.pb.gz` and `--to pprof` fail with the messages any unknown format gets."""
@@ -277,7 +294,7 @@ def test_export_dialog_offers_the_registry_writers() -> None:
 
     dialog = ExportDialog("p.folded", lambda path, fmt: None)
     assert [w.name for w in dialog.writers] == [w.name for w in registry.WRITERS if w.in_export_dialog]
-    assert [w.name for w in dialog.writers] == ["speedscope", "folded"]
+    assert [w.name for w in dialog.writers] == ["speedscope", "folded", "pprof"]
     assert dialog.fmt == "speedscope"
 
 
@@ -299,7 +316,7 @@ def test_a_registered_writer_shows_up_in_the_export_dialog(fake_writer: FakeWrit
             dialog = pilot.app.screen
             assert isinstance(dialog, ExportDialog)
             assert [str(b.id) for b in dialog.query(RadioButton)] == ["format-speedscope", "format-folded",
-                                                                     "format-fake"]
+                                                                     "format-pprof", "format-fake"]
             assert dialog.query_one("#export-path", Input).value == "capture.speedscope.json"
             dialog.query_one("#format-fake", RadioButton).value = True
             await pilot.pause()
