@@ -153,9 +153,9 @@ def program_text(frequency: int, cpus: int, off_cpu: bool = False, unwinder: Unw
     """The BPF program, unwinding user stacks with `unwinder` (frame pointers by default);
     with `off_cpu`, the off-CPU tracepoint too, and a larger ring."""
     pages = ring_pages(frequency, cpus)
-    text = BPF_TEXT + offcpu.program_text(frequency) if off_cpu else BPF_TEXT
-    unwind = (unwinder or FramePointerUnwinder()).program_text()
-    return (text.replace("__SAMPLE_STRUCT__", SAMPLE_STRUCT).replace("__UNWINDER__", unwind)
+    unwinder = unwinder or FramePointerUnwinder()
+    text = BPF_TEXT + offcpu.program_text(frequency, unwinder.off_cpu_function) if off_cpu else BPF_TEXT
+    return (text.replace("__SAMPLE_STRUCT__", SAMPLE_STRUCT).replace("__UNWINDER__", unwinder.program_text())
             .replace("__MAX_FRAMES__", str(MAX_FRAMES))
             .replace("__PAGES__", str(offcpu.ring_pages(pages) if off_cpu else pages))
             .replace("__NAME__", PROGRAM_NAME))

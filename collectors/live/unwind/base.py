@@ -31,6 +31,11 @@ class Unwinder(ABC):
     """One way of unwinding user stacks (see the module docstring)."""
 
     name: str = ""
+    off_cpu_function: str | None = None
+    """A C function of `program_text` with `unwind_user`'s signature that starts from the
+    task's saved user registers (`bpf_task_pt_regs`), not from the perf event's: the off-CPU
+    `sched_switch` tracepoint calls it instead of `bpf_get_stack`, which only follows frame
+    pointers. None: frame pointers there too."""
 
     @abstractmethod
     def program_text(self) -> str:

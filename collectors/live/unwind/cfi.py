@@ -20,6 +20,8 @@ address, at a failed read, and when the stack pointer would not move up (a loop 
 hostile CFI): such a stack is cut there, counted, and the others are unaffected.
 
 The per-sample cost stays in the kernel: no stack copies go to user space.
+With off-CPU time the `sched_switch` program walks the same way when a target thread is
+switched out (`offcpu.py`).
 """
 
 from __future__ import annotations
@@ -69,8 +71,8 @@ static __always_inline u32 cfi_masked(u32 x, u32 mask) {
 BPF_ARRAY(cfi_rows, struct cfi_row, CFI_MAX_ROWS);
 BPF_F_TABLE("hash", u32, struct cfi_process, cfi_processes, __CFI_MAX_PROCESSES__, BPF_F_NO_PREALLOC);
 BPF_PERCPU_ARRAY(cfi_buffer, struct cfi_ips, 1);
-/* [0]: user stacks walked, [1]: of them, ended at a thread's outermost frame, [2]: cut
-   short by a failed read or a bad rule. */
+/* [0]: user stacks walked (samples, and switches with off-CPU time), [1]: of them, ended
+   at a thread's outermost frame, [2]: cut short by a failed read or a bad rule. */
 BPF_ARRAY(cfi_counters, u64, 3);
 
 /* Binary searches without branches on the data (`c` is 1 when the key is below the
@@ -253,6 +255,7 @@ class CfiUnwinder(Unwinder):
     """Unwinds with `.eh_frame`/`.debug_frame` in the kernel (see the module docstring)."""
 
     name = "CFI"
+    off_cpu_function = "unwind_user"
 
     def __init__(self, cache_dir: Path | None = DEFAULT_CACHE_DIR, max_rows: int = MAX_ROWS) -> None:
         """`cache_dir`: where built rows are kept across sessions (None: not kept)."""

@@ -2,8 +2,8 @@
 the CFI unwinding tests. Each prints `ready` once running and works for argv[1] seconds.
 
 Every program's call tree is known: `main -> work -> {fib (recursive), sorter -> qsort ->
-cmp}` or its C++/Rust equivalent, in short rounds so that two samplers running at once see
-the same shares.
+cmp}` or its C++/Rust equivalent, in short rounds of pseudo-random length so that two
+samplers running at once see the same shares.
 """
 
 from __future__ import annotations
@@ -25,6 +25,19 @@ static double now(void) {
 
 volatile long sink;
 
+/* Rounds of pseudo-random length: a workload alternating phases at a fixed rhythm can
+   lock onto a sampler's fixed period, and two samplers then disagree by points. */
+static __thread unsigned rng = 12345;
+
+static unsigned next_random(void) {
+    rng = rng * 1103515245u + 12345u;
+    return rng >> 8;
+}
+
+#ifndef FIB_BASE
+#define FIB_BASE 19
+#endif
+
 __attribute__((noinline)) long fib(int n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
 
 static int cmp(const void *a, const void *b) {
@@ -32,17 +45,21 @@ static int cmp(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-__attribute__((noinline)) void sorter(unsigned seed) {
-    int v[2000];
-    for (int i = 0; i < 2000; i++)
-        v[i] = (int)(seed = seed * 1103515245u + 12345u);
-    qsort(v, 2000, sizeof v[0], cmp);
-    sink += v[0];
+/* Off the stack: `perf --call-graph dwarf,8192` copies 8 KB of it, and a large local
+   array would end perf's stacks in sorter. */
+static __thread int values[2000];
+
+__attribute__((noinline)) void sorter(unsigned seed, int n) {
+    for (int i = 0; i < n; i++)
+        values[i] = (int)(seed = seed * 1103515245u + 12345u);
+    qsort(values, n, sizeof values[0], cmp);
+    sink += values[0];
 }
 
 __attribute__((noinline)) void work(void) {
-    sink += fib(22);
-    sorter((unsigned)sink);
+    unsigned r = next_random();
+    sink += fib(FIB_BASE + r % 4);
+    sorter((unsigned)sink, 400 + (r >> 4) % 1600);
     sink++;  /* no tail call: work stays on the stack */
 }
 """
@@ -140,9 +157,17 @@ volatile long sink;
 
 __attribute__((noinline)) long fib(int n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
 
-__attribute__((noinline)) void mapper(unsigned seed) {
+static unsigned rng = 12345;
+
+// Rounds of pseudo-random length (see the C programs).
+static unsigned next_random() {
+    rng = rng * 1103515245u + 12345u;
+    return rng >> 8;
+}
+
+__attribute__((noinline)) void mapper(unsigned seed, int n) {
     std::map<std::string, int> m;
-    for (int i = 0; i < 300; i++) {
+    for (int i = 0; i < n; i++) {
         seed = seed * 1103515245u + 12345u;
         m[std::to_string(seed)] = i;
     }
@@ -150,8 +175,9 @@ __attribute__((noinline)) void mapper(unsigned seed) {
 }
 
 __attribute__((noinline)) void work() {
-    sink += fib(22);
-    mapper(static_cast<unsigned>(sink));
+    unsigned r = next_random();
+    sink += fib(19 + r % 4);
+    mapper(static_cast<unsigned>(sink), 60 + (r >> 4) % 480);
     sink = sink + 1;  // no tail call: work stays on the stack
 }
 
@@ -170,14 +196,15 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 static mut SINK: u64 = 0;
-static DEPTH: u32 = 22;
+static DEPTH: u32 = 19;
+static mut RNG: u32 = 12345;
 
 #[inline(never)]
 fn fib(n: u32) -> u64 { if n < 2 { n as u64 } else { fib(n - 1) + fib(n - 2) } }
 
 #[inline(never)]
-fn sorter(mut seed: u32) -> u64 {
-    let mut v: Vec<u32> = (0..2000)
+fn sorter(mut seed: u32, n: u32) -> u64 {
+    let mut v: Vec<u32> = (0..n)
         .map(|_| { seed = seed.wrapping_mul(1103515245).wrapping_add(12345); seed })
         .collect();
     v.sort_unstable_by(|a, b| a.cmp(b));
@@ -187,9 +214,12 @@ fn sorter(mut seed: u32) -> u64 {
 #[inline(never)]
 fn work() {
     unsafe {
+        // Rounds of pseudo-random length (see the C programs).
+        RNG = RNG.wrapping_mul(1103515245).wrapping_add(12345);
+        let r = RNG >> 8;
         // Volatile (rustc 1.63, Debian 12's, has no black_box): no constant folding, no tail call.
-        SINK = SINK.wrapping_add(fib(std::ptr::read_volatile(&DEPTH)));
-        SINK = SINK.wrapping_add(sorter(SINK as u32));
+        SINK = SINK.wrapping_add(fib(std::ptr::read_volatile(&DEPTH) + r % 4));
+        SINK = SINK.wrapping_add(sorter(SINK as u32, 400 + (r >> 4) % 1600));
         std::ptr::write_volatile(&mut SINK, std::ptr::read_volatile(&SINK).wrapping_add(1));
     }
 }
@@ -223,8 +253,12 @@ def build(directory: Path) -> dict[str, Path]:
         "threads": _cc("gcc", THREADS_C, d / "threads", [*NO_FRAME_POINTERS, "-pthread"]),
         "dlopen": _cc("gcc", DLOPEN_C, d / "dlopen", [*NO_FRAME_POINTERS, "-pthread"]),
         "libhot": _cc("gcc", DLOPEN_LIB_C, d / "libhot.so", [*NO_FRAME_POINTERS, "-shared", "-fPIC"]),
+        # Less time in fib than the others: perf 6.1's DWARF unwinding stops one frame above
+        # a sample on fib's `ret` in this frame-pointer build (0.9 % of its stacks with
+        # FIB_BASE 19, 1.5 % with 21), and its stacks must stay >= 99 % whole for the
+        # comparison to mean something.
         "qsort_fp": _cc("gcc", NOFP_C, d / "qsort_fp",
-                        ["-O2", "-g", "-fno-omit-frame-pointer", "-mno-omit-leaf-frame-pointer"]),
+                        ["-O2", "-g", "-fno-omit-frame-pointer", "-mno-omit-leaf-frame-pointer", "-DFIB_BASE=17"]),
         "cxx": _cc("g++", CXX, d / "cxx", ["-O2"], ".cc"),
     }
     rustc = shutil.which("rustc") or str(Path.home() / ".cargo/bin/rustc")

@@ -3,12 +3,14 @@ against `perf record --call-graph dwarf` sampling the same process at the same t
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,14 +26,24 @@ from tests.test_collectors.live.conftest import require_bcc, start_workload
 from tests.test_collectors.live.helpers import collect
 
 FREQUENCY = 999
-SAMPLES = 12_000
-"""Samples bpfscope takes once perf runs, for the comparison; at least 10,000 of each
-sampler's fall in the window both sampled, where the two agree within 2 points by more than
-3 standard deviations of sampling noise (at most 0.63 points for a share of 50 %)."""
+COMPARED = ("nofp", "qsort_fp", "cxx", "rust")
+"""The programs compared with perf, all four sampled at once."""
+COMPARE_FREQUENCY = 3999
+"""Both samplers' rate for the comparison: the four programs share 2 CPUs with the samplers
+(and, in CI, other work), so at 1999 Hz the samples took 37-46 s; 19 s at 3999 Hz."""
+MIN_SAMPLES = 16_000
+"""Samples of each sampler per program in the window both sampled: the two agree within
+2 points by more than 3 standard deviations of sampling noise (0.56 points for a share of
+50 % and two samplers of 16,000)."""
+SAMPLES = 4 * 19_000
+"""Samples bpfscope takes (all four programs) once perf runs, with room above MIN_SAMPLES
+per program for the ends of the window."""
 MAX_SECONDS = 240.0
 LIFE = "900"
 """Seconds a target runs (killed when the test ends): compiling the BPF program takes tens
 of seconds on a busy machine."""
+
+Stacks = list[list[str]]
 
 
 @pytest.fixture(scope="session")
@@ -46,17 +58,19 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def user_stacks(group: ProfileGroup) -> Iterator[tuple[list[str], float]]:
-    """Each sample's user frames (root first, names) and its time."""
+def user_stacks(group: ProfileGroup, pids: set[int] | None = None) -> Iterator[tuple[int, list[str], float]]:
+    """Each sample's process, user frames (root first, names) and time (of `pids` only, if given)."""
     for profile in group.profiles:
+        if pids is not None and profile.pid not in pids:
+            continue
         times = profile.times if profile.times is not None else [0.0] * profile.sample_count
         for (stack, _w), t in zip(profile.iter_samples(), times, strict=True):
             names = [group.frames[f].name for f in stack if group.frames[f].kind != FrameKind.KERNEL]
             if names:
-                yield names, t
+                yield profile.pid or 0, names, t
 
 
-def whole_share(stacks: list[list[str]]) -> float:
+def whole_share(stacks: Stacks) -> float:
     """Share of stacks whose root is a thread's entry point (`_start`, `clone3`, ...)."""
     return sum(s[0] in THREAD_ROOTS for s in stacks) / len(stacks)
 
@@ -68,7 +82,7 @@ def normalize(name: str) -> str:
     return name.split("(", 1)[0]
 
 
-def totals(stacks: list[list[str]], functions: set[str]) -> dict[str, float]:
+def totals(stacks: Stacks, functions: set[str]) -> dict[str, float]:
     """Per function of `functions`, the share of stacks it is on (once per stack)."""
     counts: Counter[str] = Counter()
     for names in stacks:
@@ -76,101 +90,134 @@ def totals(stacks: list[list[str]], functions: set[str]) -> dict[str, float]:
     return {f: counts[f] / len(stacks) for f in functions}
 
 
-def perf_stacks(data: Path) -> list[tuple[list[str], float]]:
-    """User stacks (root first) and CLOCK_MONOTONIC times from `perf script` on a
-    `--call-graph dwarf` recording made with `-k CLOCK_MONOTONIC`."""
-    text = subprocess.run(["perf", "script", "-i", str(data), "-F", "time,ip,sym,dso", "--no-inline"],
+def perf_stacks(data: Path) -> list[tuple[int, list[str], float]]:
+    """Process, user stack (root first) and CLOCK_MONOTONIC time of each sample, from
+    `perf script` on a `--call-graph dwarf` recording made with `-k CLOCK_MONOTONIC`."""
+    text = subprocess.run(["perf", "script", "-i", str(data), "-F", "pid,time,ip,sym,dso", "--no-inline"],
                           capture_output=True, text=True, check=True).stdout
-    stacks: list[tuple[list[str], float]] = []
+    stacks: list[tuple[int, list[str], float]] = []
     for block in text.split("\n\n"):
         lines = block.strip("\n").splitlines()
         if not lines:
             continue
-        head = re.match(r"^\s*(\d+\.\d+):", lines[0])
+        head = re.match(r"^\s*(\d+)\s+(\d+\.\d+):", lines[0])
         names = []
         for line in lines[1:]:
             m = re.match(r"^\s+[0-9a-f]+ (.*) \((.*)\)$", line)
             if m and not m.group(2).startswith("[kernel"):
                 names.append(m.group(1))
         if head and names:
-            stacks.append((names[::-1], float(head.group(1))))
+            stacks.append((int(head.group(1)), names[::-1], float(head.group(2))))
     return stacks
 
 
-def sample_both(exe: Path, cache_dir: Path, tmp_path: Path) -> tuple[list[list[str]], list[list[str]]]:
-    """bpfscope (CFI) and perf (DWARF) sampling the same run of `exe` until bpfscope has
-    SAMPLES samples; each one's stacks from the time both were sampling (a busy machine
-    shifts a program's shares over time: the same window makes the comparison fair)."""
+@dataclass(frozen=True)
+class Compared:
+    """One program's stacks from each sampler, in the window both sampled."""
+
+    ours: Stacks
+    theirs: Stacks
+
+
+def _launch(programs: dict[str, Path]) -> subprocess.Popen[str]:
+    """A shell that starts the compared programs when a line comes on stdin (so that they
+    are its children forked while bpfscope samples it, which it then follows) and prints
+    their pids, in COMPARED's order."""
+    script = 'read go; for p in "$@"; do "$p" ' + LIFE + ' >/dev/null & echo $!; done; wait'
+    return subprocess.Popen(["sh", "-c", script, "sh", *(str(programs[name]) for name in COMPARED)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
+
+
+@pytest.fixture(scope="module")
+def compared(programs: dict[str, Path], cache_dir: Path,
+             tmp_path_factory: pytest.TempPathFactory) -> dict[str, Compared]:
+    """bpfscope (CFI, one collector following the launcher's children) and perf (DWARF,
+    given the children's pids) sampling the four programs at once, until bpfscope has
+    SAMPLES samples; per program, each one's stacks from the time both were sampling (a
+    busy machine shifts a program's shares over time: the same window makes the comparison
+    fair)."""
     require_bcc()
-    proc = start_workload(exe, LIFE)
+    data = tmp_path_factory.mktemp("perf") / "perf.data"
+    shell = _launch(programs)
+    assert shell.stdin is not None and shell.stdout is not None
     try:
-        collector = BccCollector(Target.for_pid(proc.pid), FREQUENCY, unwinder=CfiUnwinder(cache_dir))
+        collector = BccCollector(Target.for_pid(shell.pid), COMPARE_FREQUENCY, unwinder=CfiUnwinder(cache_dir))
         collector.start()
-        data = tmp_path / "perf.data"
-        perf = subprocess.Popen(["perf", "record", "-q", "-F", str(FREQUENCY), "-e", "cpu-clock",
-                                 "-k", "CLOCK_MONOTONIC", "--call-graph", "dwarf,65528", "-p", str(proc.pid),
-                                 "-o", str(data)], stdout=subprocess.DEVNULL)
-        began, before = time.monotonic(), collector.stats.samples
         try:
-            while collector.stats.samples - before < SAMPLES and time.monotonic() - began < MAX_SECONDS:
-                collector.wait(0.5)
+            shell.stdin.write("go\n")
+            shell.stdin.flush()
+            pids = [int(shell.stdout.readline()) for _ in COMPARED]
+            # The worker meets each child at its first samples and has its tables built then.
+            collector.wait(1.0)
+            assert collector.unwinder.ready(60.0)
+            perf = subprocess.Popen(["perf", "record", "-q", "-F", str(COMPARE_FREQUENCY), "-e", "cpu-clock",
+                                     "-k", "CLOCK_MONOTONIC", "--call-graph", "dwarf,8192", "-m", "1024",
+                                     "-p", ",".join(map(str, pids)), "-o", str(data)], stdout=subprocess.DEVNULL)
+            began, before = time.monotonic(), collector.stats.samples
+            try:
+                while collector.stats.samples - before < SAMPLES and time.monotonic() - began < MAX_SECONDS:
+                    collector.wait(0.5)
+            finally:
+                perf.send_signal(signal.SIGINT)
+                perf.wait(60)
         finally:
-            perf.send_signal(signal.SIGINT)
             group = collect(collector, 0)
-            perf.wait(60)
     finally:
-        proc.kill()
-        proc.wait()
+        os.killpg(shell.pid, signal.SIGKILL)
+        shell.wait()
+    print(f"compile {collector.compile_seconds:.1f} s, sampled {time.monotonic() - began:.1f} s, "
+          f"perf.data {data.stat().st_size >> 20} MiB")
     theirs = perf_stacks(data)
+    data.unlink()  # about 600 MB (8 KB of stack a sample), and pytest keeps three runs' files
     start = collector.start_ns / 1e9
-    ours = [(names, start + t) for names, t in user_stacks(group)]
-    first = max(ours[0][1], theirs[0][1]) if ours and theirs else 0.0
-    last = min(ours[-1][1], theirs[-1][1]) if ours and theirs else 0.0
-    return ([n for n, t in ours if first <= t <= last], [n for n, t in theirs if first <= t <= last])
+    ours = [(pid, names, start + t) for pid, names, t in user_stacks(group, set(pids))]
+    assert ours and theirs, (len(ours), len(theirs))
+    first = max(min(t for _p, _n, t in ours), min(t for _p, _n, t in theirs))
+    last = min(max(t for _p, _n, t in ours), max(t for _p, _n, t in theirs))
+    return {name: Compared([n for p, n, t in ours if p == pid and first <= t <= last],
+                           [n for p, n, t in theirs if p == pid and first <= t <= last])
+            for name, pid in zip(COMPARED, pids, strict=True)}
 
 
-def check_against_perf(ours: list[list[str]], theirs: list[list[str]], functions: set[str],
-                       work: str = "work") -> None:
-    assert len(ours) >= 10_000 and len(theirs) >= 10_000, (len(ours), len(theirs))
+def check_against_perf(run: Compared, functions: set[str], work: str = "work") -> None:
+    ours, theirs = run.ours, run.theirs
+    assert len(ours) >= MIN_SAMPLES and len(theirs) >= MIN_SAMPLES, (len(ours), len(theirs))
     assert whole_share(ours) >= 0.99, Counter(s[0] for s in ours).most_common(5)
+    # perf's own stacks whole too: a share compared with perf's truncated stacks means nothing.
+    assert whole_share(theirs) >= 0.99, Counter(s[0] for s in theirs).most_common(5)
     assert sum("main" in map(normalize, s) for s in ours) / len(ours) >= 0.99
     a, b = totals(ours, functions), totals(theirs, functions)
     assert a[work] > 0.5, (a, b)
-    # The issue's bar is 2 points; one CI run measured 2.7 on the C++ program, split between its
-    # two alternating phases (fib 48.8/51.5 %, mapper 51.1/48.4 %): both samplers fire on
-    # fixed-period timers and can alias with a workload that alternates quickly. 3 points keeps
-    # the check meaningful (a lost caller moves a share by far more) without that flake.
+    worst = max(functions, key=lambda f: abs(a[f] - b[f]))
+    print(f"{len(ours)}/{len(theirs)} stacks, worst difference {abs(a[worst] - b[worst]) * 100:.2f} points ({worst} "
+          f"{a[worst]:.4f}/{b[worst]:.4f})")
     for f in functions:
-        assert abs(a[f] - b[f]) <= 0.03, (f, a, b)
+        assert abs(a[f] - b[f]) <= 0.02, (f, a, b)
 
 
-def test_c_without_frame_pointers_is_whole(programs: dict[str, Path], cache_dir: Path, tmp_path: Path) -> None:
+def test_c_without_frame_pointers_is_whole(compared: dict[str, Compared]) -> None:
     """gcc -O2 without frame pointers: >= 99 % of stacks reach _start and main, and each of
     the program's functions is on the same share of stacks as perf's DWARF unwinding says."""
-    ours, theirs = sample_both(programs["nofp"], cache_dir, tmp_path)
-    check_against_perf(ours, theirs, {"main", "work", "fib", "sorter", "cmp"})
+    check_against_perf(compared["nofp"], {"main", "work", "fib", "sorter", "cmp"})
 
 
-def test_frame_pointer_callback_inside_glibc_is_whole(programs: dict[str, Path], cache_dir: Path,
-                                                      tmp_path: Path) -> None:
+def test_frame_pointer_callback_inside_glibc_is_whole(compared: dict[str, Compared]) -> None:
     """A frame-pointer program whose qsort callback runs inside glibc (no frame pointers):
     the stacks through qsort reach main too."""
-    ours, theirs = sample_both(programs["qsort_fp"], cache_dir, tmp_path)
-    check_against_perf(ours, theirs, {"main", "work", "fib", "sorter", "cmp"})
-    assert sum("cmp" in s for s in ours) / len(ours) > 0.05
+    run = compared["qsort_fp"]
+    check_against_perf(run, {"main", "work", "fib", "sorter", "cmp"})
+    assert sum("cmp" in s for s in run.ours) / len(run.ours) > 0.05
 
 
-def test_cxx_without_frame_pointers_is_whole(programs: dict[str, Path], cache_dir: Path, tmp_path: Path) -> None:
+def test_cxx_without_frame_pointers_is_whole(compared: dict[str, Compared]) -> None:
     """g++ -O2 with std::map and std::string (libstdc++ frames on the stack)."""
-    ours, theirs = sample_both(programs["cxx"], cache_dir, tmp_path)
-    check_against_perf(ours, theirs, {"main", "work", "fib", "mapper"})
+    check_against_perf(compared["cxx"], {"main", "work", "fib", "mapper"})
 
 
-def test_rust_release_build_is_whole(programs: dict[str, Path], cache_dir: Path, tmp_path: Path) -> None:
+def test_rust_release_build_is_whole(compared: dict[str, Compared]) -> None:
     """rustc -O: the Rust runtime's frames (lang_start) between _start and main."""
-    ours, theirs = sample_both(programs["rust"], cache_dir, tmp_path)
-    check_against_perf(ours, theirs, {"main", "rustprog::main", "rustprog::work", "rustprog::fib",
-                                      "rustprog::sorter"}, work="rustprog::work")
+    check_against_perf(compared["rust"], {"main", "rustprog::main", "rustprog::work", "rustprog::fib",
+                                          "rustprog::sorter"}, work="rustprog::work")
 
 
 def test_frame_pointers_alone_cut_these_stacks(programs: dict[str, Path]) -> None:
@@ -184,7 +231,7 @@ def test_frame_pointers_alone_cut_these_stacks(programs: dict[str, Path]) -> Non
     finally:
         proc.kill()
         proc.wait()
-    stacks = [names for names, _t in user_stacks(group)]
+    stacks = [names for _pid, names, _t in user_stacks(group)]
     assert whole_share(stacks) < 0.5
 
 
@@ -233,7 +280,7 @@ def test_a_library_loaded_while_sampling_is_unwound(programs: dict[str, Path], c
     finally:
         proc.kill()
         proc.wait()
-    stacks = list(user_stacks(group))
+    stacks = [(names, t) for _pid, names, t in user_stacks(group)]
     before = [s for s, t in stacks if t < loaded]
     late = [s for s, t in stacks if t > loaded + 4.0 and "lib_fib" in s]
     assert before and whole_share(before) >= 0.99
@@ -260,7 +307,7 @@ def test_a_target_that_exits_keeps_its_stacks(programs: dict[str, Path], cache_d
         proc.kill()
         proc.wait()
     assert collector.exit_note
-    stacks = [names for names, _t in user_stacks(group)]
+    stacks = [names for _pid, names, _t in user_stacks(group)]
     assert len(stacks) > 300
     assert whole_share(stacks) >= 0.99
     assert sum("fib" in s and "main" in s for s in stacks) / len(stacks) > 0.2
@@ -284,7 +331,7 @@ def test_perf_fallback_unwinds_with_dwarf(programs: dict[str, Path]) -> None:
     finally:
         target_proc.kill()
         target_proc.wait()
-    stacks = [names for names, _t in user_stacks(group)]
+    stacks = [names for _pid, names, _t in user_stacks(group)]
     assert len(stacks) >= 300
     assert whole_share(stacks) >= 0.99, Counter(s[0] for s in stacks).most_common(3)
     assert sum("main" in s and "work" in s for s in stacks) / len(stacks) >= 0.99
@@ -325,7 +372,7 @@ def test_hostile_cfi_cuts_only_its_own_stacks(programs: dict[str, Path], tmp_pat
     finally:
         proc.kill()
         proc.wait()
-    stacks = [names for names, _t in user_stacks(group)]
+    stacks = [names for _pid, names, _t in user_stacks(group)]
     in_fib = [s for s in stacks if "fib" in s]
     others = [s for s in stacks if "fib" not in s]
     assert len(in_fib) > 100 and len(others) > 100, (len(in_fib), len(others))

@@ -21,6 +21,9 @@ from collectors.live import choose, offcpu
 from collectors.live.base import Collector, CollectorError, Target
 from collectors.live.batches import BatchAssembler, OffCpuBatch, ProfileBuilder
 from collectors.live.bcc_collector import BccCollector
+from collectors.live.unwind.base import Unwinder
+from collectors.live.unwind.cfi import CfiUnwinder
+from collectors.live.unwind.frame_pointers import FramePointerUnwinder
 from collectors.profile import OFF_CPU, ON_CPU, Frame, FrameKind, Profile, ProfileGroup, Unit, merge_profiles
 from tests.test_collectors.live.conftest import require_bcc, start_workload
 from tests.test_collectors.live.helpers import our_programs
@@ -548,3 +551,79 @@ def test_record_off_cpu_writes_both_kinds(spin_nap: Path, tmp_path: Path) -> Non
     (off,) = [p for p in group.profiles if p.time_kind == OFF_CPU]
     assert off.name.endswith(" off-CPU")
     assert _by_user_leaf(group, off).get("nap", 0.0) > 0.3
+
+
+NESTED_NAP = r"""
+/* main -> outer -> inner -> nanosleep (libc's wrapper), 2 ms at a time for argv[1] seconds:
+   built without frame pointers, as a stock server's programs are. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+volatile long sink;
+
+__attribute__((noinline)) void inner(long i) {
+    struct timespec t = {0, 2000000};
+    nanosleep(&t, NULL);
+    sink += i;  /* no tail call: inner stays on the stack */
+}
+
+__attribute__((noinline)) void outer(long i) {
+    inner(i);
+    sink += i;
+}
+
+int main(int argc, char **argv) {
+    long rounds = (long)((argc > 1 ? atof(argv[1]) : 5.0) * 500);
+    puts("ready");
+    fflush(stdout);
+    for (long i = 0; i < rounds; i++)
+        outer(i);
+    return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def nested_nap(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("offcpu-cfi")
+    src = d / "nested_nap.c"
+    src.write_text(NESTED_NAP)
+    subprocess.run(["gcc", "-O2", "-fomit-frame-pointer", "-o", str(d / "nested_nap"), str(src)], check=True)
+    return d / "nested_nap"
+
+
+def _off_cpu_share_through_main(unwinder: Unwinder, exe: Path) -> float:
+    """Of the off-CPU weight of `exe`'s thread over 2 s, the share whose user stack goes
+    main -> outer -> inner and reaches `_start`."""
+    require_bcc()
+    proc = start_workload(exe, "120")
+    try:
+        collector = BccCollector(Target.for_pid(proc.pid), 99, off_cpu=True, unwinder=unwinder)
+        collector.start()
+        group = collect(collector, 2.0)
+    finally:
+        proc.kill()
+        proc.wait()
+    (off,) = [p for p in group.profiles if p.time_kind == OFF_CPU and p.tid == proc.pid]
+    whole = 0.0
+    for stack, w in off.iter_samples():
+        names = [group.frames[f].name for f in stack if group.frames[f].kind != FrameKind.KERNEL]
+        if names and names[0] == "_start" and " main outer inner " in f" {' '.join(names)} ":
+            whole += w
+    assert off.total_weight() > 1.0, off.total_weight()
+    return whole / off.total_weight()
+
+
+@pytest.mark.live
+def test_off_cpu_stacks_without_frame_pointers_are_whole_with_cfi(nested_nap: Path) -> None:
+    """A program without frame pointers waiting in nanosleep under main -> outer -> inner:
+    with the CFI unwinder, its off-CPU stacks reach main and _start (>= 95 % of the weight)."""
+    assert _off_cpu_share_through_main(CfiUnwinder(None), nested_nap) >= 0.95
+
+
+@pytest.mark.live
+def test_off_cpu_stacks_without_frame_pointers_are_cut_with_frame_pointers(nested_nap: Path) -> None:
+    """The control: the same program with the frame-pointer unwinder, whose off-CPU stacks stop
+    in libc (what the CFI unwinder fixes)."""
+    assert _off_cpu_share_through_main(FramePointerUnwinder(), nested_nap) < 0.5
