@@ -11,6 +11,7 @@ honest map of the same unprivileged target is read. Root: runs in CI.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -118,6 +119,10 @@ class _Jit:
         assert self.proc.stdout.readline().strip() == "ready"
 
     def close(self) -> None:
+        # The JIT itself too: under `unshare --kill-child` the death signal set for it is
+        # cleared when setpriv changes its credentials, so it outlived unshare (for hours).
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
         self.proc.kill()
         self.proc.wait()
         Path(f"/tmp/perf-{self.pid}.map").unlink(missing_ok=True)
