@@ -11,6 +11,7 @@ import contextlib
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -416,6 +417,9 @@ async def test_help_fits_80_columns_without_lost_characters() -> None:
 
 async def test_export_of_a_live_capture_has_no_spaces_and_a_reopened_export_is_named_by_its_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A short directory: the dialog's whole path must fit in 80 columns (pytest-xdist's
+    # tmp_path, `/tmp/pytest-of-root/pytest-N/popen-gwN/test_export_of_a_live_capture_0`, does not).
+    tmp_path = Path(tempfile.mkdtemp(prefix="x", dir="/tmp"))
     monkeypatch.chdir(tmp_path)
     clock = Clock()
     app = live_app(FakeStarter(), clock=clock)
