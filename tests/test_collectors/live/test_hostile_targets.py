@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -327,6 +328,10 @@ def test_the_perf_fallback_as_root_takes_only_roots_own_targets(bin_dir: Path) -
 
     nobody = subprocess.Popen([*SETPRIV, "sleep", "60"])
     mine = subprocess.Popen(["sleep", "60"])
+    # setpriv drops to nobody a moment after it starts: until then the process is root's
+    deadline = time.monotonic() + 10
+    while os.stat(f"/proc/{nobody.pid}").st_uid != NOBODY and time.monotonic() < deadline:
+        time.sleep(0.01)
     try:
         user = RunAs(NOBODY, NOGROUP, (NOGROUP,), "nobody", "/")
         for target in (Target.all_processes(), Target.for_pid(nobody.pid), Target.for_command(["true"], user)):
