@@ -11,8 +11,8 @@ import contextlib
 import json
 import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,7 @@ from tests.test_tui.fake_collector import FakeStarter
 from tests.test_tui.profiles import add, interleaved_group, same_names_group, small_group, threaded_group
 from tests.test_tui.screen_text import screen_lines
 from tests.test_tui.test_live import Clock, live_app, started, tick
+from tests.tmux import short_directory
 from tui import live as live_module
 from tui.app import BpfscopeApp
 from tui.live import LiveOptions, plain_failure
@@ -415,11 +416,17 @@ async def test_help_fits_80_columns_without_lost_characters() -> None:
 # --- export -------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A short directory: the dialog's whole path must fit in 80 columns (pytest-xdist's
+    tmp_path, `/tmp/pytest-of-root/pytest-N/popen-gwN/test_export_of_a_live_capture_0`, does not)."""
+    with short_directory("bps-export-") as directory:
+        yield directory
+
+
 async def test_export_of_a_live_capture_has_no_spaces_and_a_reopened_export_is_named_by_its_file(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A short directory: the dialog's whole path must fit in 80 columns (pytest-xdist's
-    # tmp_path, `/tmp/pytest-of-root/pytest-N/popen-gwN/test_export_of_a_live_capture_0`, does not).
-    tmp_path = Path(tempfile.mkdtemp(prefix="x", dir="/tmp"))
+        short_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path = short_tmp
     monkeypatch.chdir(tmp_path)
     clock = Clock()
     app = live_app(FakeStarter(), clock=clock)
