@@ -137,11 +137,16 @@ def bench_tmux(path: Path) -> dict[str, Any]:
         while time.perf_counter() - gone < 10 and Path(f"/proc/{pid}").exists():
             time.sleep(0.01)
         changed_ms = [k["changed_ms"] / 1000 for k in keys if k["changed_ms"] is not None]
+        per_key: dict[str, list[float]] = {}
+        for k in keys:
+            if k["changed_ms"] is not None:
+                per_key.setdefault(k["key"], []).append(k["changed_ms"] / 1000)
         return {
             "header_s": round(header - start, 3),
             "first_screen_s": None if selected is None else round(selected - start, 3),
             "peak_rss_mb": rss,
             "keys": {"changed": percentiles(changed_ms), "unchanged": sum(k["changed_ms"] is None for k in keys),
+                     "per_key": {key: percentiles(v) for key, v in per_key.items()},
                      "note": "send-keys to capture-pane differing; includes tmux round trips (~ms each)"},
             "quit_s": round(time.perf_counter() - gone, 3),
             "exited": not Path(f"/proc/{pid}").exists(),

@@ -21,6 +21,7 @@ from typing import ClassVar
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
+from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.reactive import var
 from textual.screen import ModalScreen, Screen
@@ -34,6 +35,7 @@ from collectors.safe_text import printable
 from tui.app_help import PALETTE_COMMANDS, help_sections, palette_commands
 from tui.compare import DIFF_SCALE, ComparisonMixin
 from tui.derived import Derived
+from tui.escape_delay import apply_escape_delay, driver_for
 from tui.files_control import FilesMixin
 from tui.filters_control import FiltersMixin
 from tui.gc_tuning import settle_gc, tune_gc
@@ -464,6 +466,9 @@ class BpfscopeApp(
                 return None
         return None
 
+    def get_driver_class(self) -> type[Driver]:
+        return driver_for(super().get_driver_class())
+
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield from palette_commands(self, self.GLOBAL_KEYS)
@@ -478,6 +483,7 @@ def _empty_session() -> Session:
 def run_app(group: ProfileGroup, baseline: ProfileGroup | None = None) -> None:
     """Open the TUI on a loaded group (the CLI's entry point); with `baseline`, compared with it."""
     settle_gc()
+    apply_escape_delay()
     BpfscopeApp(group, baseline=baseline).run()
 
 
@@ -485,6 +491,7 @@ def run_live(options: LiveOptions) -> int:
     """Open the TUI sampling live (the picker first when `options.target` is None); the
     collector is stopped however the app ends. Returns the exit status."""
     tune_gc()
+    apply_escape_delay()
     app = BpfscopeApp(live=options)
     try:
         app.run()

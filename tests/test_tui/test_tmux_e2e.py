@@ -64,6 +64,14 @@ def test_keys_in_a_real_terminal(tmux: Tmux) -> None:
         tmux.keys("Enter")
         screen = tmux.wait_for(lambda s: "main › server.serve_forever" in lines(s)[1], "zoom breadcrumb")
         assert details(screen).startswith("server.serve_forever")
+        # Escape zooms out (a lone ESC, delivered after bpfscope's short wait: tui/escape_delay.py),
+        # and an arrow's escape sequence still arrives whole: Up selects the parent.
+        tmux.keys("Escape")
+        tmux.wait_for(lambda s: "›" not in lines(s)[1], "the zoom breadcrumb gone after Escape")
+        tmux.keys("Up")
+        tmux.wait_for(lambda s: details(s).startswith("main"), "Up selecting the parent")
+        tmux.keys("Down")
+        tmux.wait_for(lambda s: details(s).startswith("server.serve_forever"), "Down selecting the child")
 
         tmux.keys("3")
         tmux.wait_for(lambda s: "Sandwich" in header(s), "Sandwich in the header")
