@@ -83,5 +83,14 @@ int main(void) {
     P("unicode_compact_size", sizeof(PyCompactUnicodeObject));
     P("bytes_size", offsetof(PyBytesObject, ob_base.ob_size));
     P("bytes_data", offsetof(PyBytesObject, ob_sval));
+    /* The GIL: before 3.12 embedded in _PyRuntime (`gil` is its offset there), from 3.12 the
+       interpreter's `ceval.gil` points to it (`gil` is that pointer's offset in the interpreter). */
+#if PY_VERSION_HEX >= 0x030C0000
+    P("gil", offsetof(PyInterpreterState, ceval.gil));
+#else
+    P("gil", offsetof(_PyRuntimeState, ceval.gil));
+#endif
+    P("gil_locked", offsetof(struct _gil_runtime_state, locked));
+    P("gil_holder", offsetof(struct _gil_runtime_state, last_holder));
     return 0;
 }

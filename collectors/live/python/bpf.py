@@ -41,6 +41,10 @@ STATUS_NO_THREAD = 1
 """The process is Python but the sampled thread has no thread state (a native thread)."""
 STATUS_READ_ERROR = 2
 STATUS_TRUNCATED = 3
+STATUS_NO_GIL = 0x10
+"""Added to the status when the sampled thread did not hold the GIL (it released it around
+C code, or waits to take it back)."""
+STATUS_MASK = 0x0F
 
 ENTRY_FLAG = 1
 SHIM_FLAG = 2
@@ -50,6 +54,7 @@ BPF_FRAGMENT = r"""
 #define PY_MAX_FRAMES __PY_MAX_FRAMES__
 #define PY_MAX_THREADS __PY_MAX_THREADS__
 #define PY_CSTACK 3
+#define PY_NO_GIL __PY_NO_GIL__
 
 struct py_proc_t {
     u64 runtime;
@@ -68,7 +73,9 @@ struct py_proc_t {
     s16 frame_previous;
     s16 frame_flags;
     s16 code_adaptive;
-    s16 pad;
+    s16 gil_locked;
+    s16 gil_holder;
+    s32 gil;
 };
 
 struct py_stack_t {
@@ -115,10 +122,30 @@ static __always_inline u64 py_thread_state(struct py_proc_t *p, u32 tid) {
     return 0;
 }
 
+/* Whether thread state `ts` holds the GIL (1 when that cannot be read: unmarked). The GIL
+   is in _PyRuntime before 3.12 and behind the interpreter's `ceval.gil` pointer after. */
+static __always_inline int py_holds_gil(struct py_proc_t *p, u64 ts) {
+    u64 gil = p->runtime + p->gil;
+    if (p->version >= 0x030C) {
+        u64 interp = 0;
+        if (bpf_probe_read_user(&interp, 8, (void *)(p->runtime + p->runtime_interpreters_head)) || !interp)
+            return 1;
+        if (bpf_probe_read_user(&gil, 8, (void *)(interp + p->gil)) || !gil)
+            return 1;
+    }
+    s32 locked = 0;
+    u64 holder = 0;
+    if (bpf_probe_read_user(&locked, 4, (void *)(gil + p->gil_locked))
+        || bpf_probe_read_user(&holder, 8, (void *)(gil + p->gil_holder)))
+        return 1;
+    return locked && holder == ts;
+}
+
 /* The sampled thread's Python frames into `out->words`, innermost first: the number of
    words, and in *status 0 (whole), 1 (no thread state), 2 (a read failed: cut), 3 (more
-   than PY_MAX_FRAMES: cut). Each word: code object address | offset << 48 | flags (bit 0:
-   the outermost frame of an eval call, bit 1: a 3.12+ shim frame, with no code). */
+   than PY_MAX_FRAMES: cut), plus PY_NO_GIL when the thread did not hold the GIL. Each word:
+   code object address | offset << 48 | flags (bit 0: the outermost frame of an eval call,
+   bit 1: a 3.12+ shim frame, with no code). */
 static __always_inline u32 py_walk(struct py_proc_t *p, u32 tid, struct py_stack_t *out, u32 *status) {
     *status = 1;
     u64 ts = py_thread_state(p, tid);
@@ -165,6 +192,8 @@ static __always_inline u32 py_walk(struct py_proc_t *p, u32 tid, struct py_stack
             break;
     }
     *status = !frame ? 0 : i >= PY_MAX_FRAMES ? 3 : 2;
+    if (!py_holds_gil(p, ts))
+        *status |= PY_NO_GIL;
     return i;
 }
 
@@ -222,7 +251,8 @@ def fragment(native: str) -> str:
     return (native.replace("unwind_user(", "native_unwind_user(")
             + f"#define PY_MAGIC {PY_MAGIC:#x}ULL\n"
             + BPF_FRAGMENT.replace("__PY_MAX_FRAMES__", str(PY_MAX_FRAMES))
-            .replace("__PY_MAX_THREADS__", str(PY_MAX_THREADS)))
+            .replace("__PY_MAX_THREADS__", str(PY_MAX_THREADS))
+            .replace("__PY_NO_GIL__", str(STATUS_NO_GIL)))
 
 
 class PyProcConfig(ct.Structure):
@@ -232,7 +262,8 @@ class PyProcConfig(ct.Structure):
         (name, ct.c_int16) for name in (
             "runtime_interpreters_head", "interp_tstate_head", "tstate_next", "tstate_thread_id",
             "tstate_native_thread_id", "tstate_frame", "tstate_cframe", "cframe_current_frame", "frame_code",
-            "frame_instr", "frame_previous", "frame_flags", "code_adaptive", "pad")]
+            "frame_instr", "frame_previous", "frame_flags", "code_adaptive", "gil_locked", "gil_holder")] + [
+        ("gil", ct.c_int32)]
 
 
 def config(proc: PythonProcess) -> PyProcConfig:
@@ -247,7 +278,7 @@ def config(proc: PythonProcess) -> PyProcConfig:
         tstate_cframe=o.tstate_cframe, cframe_current_frame=o.cframe_current_frame, frame_code=o.frame_code,
         frame_instr=o.frame_instr, frame_previous=o.frame_previous,
         frame_flags=o.frame_is_entry if o.frame_is_entry >= 0 else o.frame_owner,
-        code_adaptive=o.code_adaptive, pad=0)
+        code_adaptive=o.code_adaptive, gil_locked=o.gil_locked, gil_holder=o.gil_holder, gil=o.gil)
 
 
 def register(bpf: object, proc: PythonProcess) -> None:

@@ -50,6 +50,13 @@ class PyOffsets:
     unicode_compact_size: int
     bytes_size: int
     bytes_data: int
+    gil: int
+    """Where the GIL is: before 3.12 its offset inside `_PyRuntime` (`ceval.gil`, embedded);
+    from 3.12 the offset inside the interpreter state of `ceval.gil`, a pointer to it."""
+    gil_locked: int
+    """`locked` (an int) inside `struct _gil_runtime_state`."""
+    gil_holder: int
+    """`last_holder` (the thread state that took the GIL last) inside it."""
 
     def code_header_size(self) -> int:
         """Bytes to read from a code object's start to get every field used."""
@@ -67,31 +74,36 @@ TABLE: dict[tuple[int, int], PyOffsets] = {
                       frame_code=32, frame_instr=104, frame_previous=24, frame_owner=-1, frame_is_entry=-1,
                       code_qualname=-1, code_adaptive=-1, code_name=112, code_filename=104, code_firstlineno=40,
                       code_linetable=120, unicode_state=32, unicode_length=16, unicode_ascii_size=48,
-                      unicode_compact_size=72, bytes_size=16, bytes_data=32),
+                      unicode_compact_size=72, bytes_size=16, bytes_data=32,
+                      gil=352, gil_locked=16, gil_holder=8),
     (3, 10): PyOffsets(runtime_interpreters_head=32, interp_tstate_head=8, tstate_next=8, tstate_thread_id=176,
                        tstate_native_thread_id=-1, tstate_frame=24, tstate_cframe=-1, cframe_current_frame=-1,
                        frame_code=32, frame_instr=96, frame_previous=24, frame_owner=-1, frame_is_entry=-1,
                        code_qualname=-1, code_adaptive=-1, code_name=112, code_filename=104, code_firstlineno=40,
                        code_linetable=120, unicode_state=32, unicode_length=16, unicode_ascii_size=48,
-                       unicode_compact_size=72, bytes_size=16, bytes_data=32),
+                       unicode_compact_size=72, bytes_size=16, bytes_data=32,
+                       gil=352, gil_locked=16, gil_holder=8),
     (3, 11): PyOffsets(runtime_interpreters_head=40, interp_tstate_head=16, tstate_next=8, tstate_thread_id=152,
                        tstate_native_thread_id=160, tstate_frame=-1, tstate_cframe=56, cframe_current_frame=8,
                        frame_code=32, frame_instr=56, frame_previous=48, frame_owner=69, frame_is_entry=68,
                        code_qualname=128, code_adaptive=184, code_name=120, code_filename=112, code_firstlineno=72,
                        code_linetable=136, unicode_state=32, unicode_length=16, unicode_ascii_size=48,
-                       unicode_compact_size=72, bytes_size=16, bytes_data=32),
+                       unicode_compact_size=72, bytes_size=16, bytes_data=32,
+                       gil=360, gil_locked=16, gil_holder=8),
     (3, 12): PyOffsets(runtime_interpreters_head=40, interp_tstate_head=72, tstate_next=8, tstate_thread_id=136,
                        tstate_native_thread_id=144, tstate_frame=-1, tstate_cframe=56, cframe_current_frame=0,
                        frame_code=0, frame_instr=56, frame_previous=8, frame_owner=70, frame_is_entry=-1,
                        code_qualname=128, code_adaptive=192, code_name=120, code_filename=112, code_firstlineno=68,
                        code_linetable=136, unicode_state=32, unicode_length=16, unicode_ascii_size=40,
-                       unicode_compact_size=56, bytes_size=16, bytes_data=32),
+                       unicode_compact_size=56, bytes_size=16, bytes_data=32,
+                       gil=384, gil_locked=16, gil_holder=8),
     (3, 13): PyOffsets(runtime_interpreters_head=632, interp_tstate_head=7344, tstate_next=8, tstate_thread_id=152,
                        tstate_native_thread_id=160, tstate_frame=72, tstate_cframe=-1, cframe_current_frame=-1,
                        frame_code=0, frame_instr=56, frame_previous=8, frame_owner=70, frame_is_entry=-1,
                        code_qualname=128, code_adaptive=200, code_name=120, code_filename=112, code_firstlineno=68,
                        code_linetable=136, unicode_state=32, unicode_length=16, unicode_ascii_size=40,
-                       unicode_compact_size=56, bytes_size=16, bytes_data=32),
+                       unicode_compact_size=56, bytes_size=16, bytes_data=32,
+                       gil=16, gil_locked=16, gil_holder=8),
 }
 
 SUPPORTED = tuple(sorted(TABLE))
@@ -166,4 +178,15 @@ def debug_offsets(data: bytes, base: PyOffsets) -> PyOffsets | None:
         unicode_ascii_size=v("unicode_object.asciiobject_size", base.unicode_ascii_size),
         bytes_size=v("bytes_object.ob_size", base.bytes_size),
         bytes_data=v("bytes_object.ob_sval", base.bytes_data),
+        gil=v("interpreter_state.ceval_gil", base.gil),
+        gil_locked=_within(values, "gil_runtime_state_locked", base.gil_locked),
+        gil_holder=_within(values, "gil_runtime_state_holder", base.gil_holder),
     )
+
+
+def _within(values: dict[str, int], field: str, default: int) -> int:
+    """An offset inside `struct _gil_runtime_state`, from 3.13's offsets of the interpreter's
+    own GIL (`_gil`) and of its field, both given from the interpreter state's start."""
+    start = values.get("interpreter_state.gil_runtime_state")
+    at = values.get(f"interpreter_state.{field}")
+    return default if start is None or at is None or not 0 <= at - start < 4096 else at - start

@@ -33,6 +33,9 @@ class PythonStack:
 
     words: tuple[int, ...]
     status: int
+    """STATUS_OK, STATUS_NO_THREAD, STATUS_READ_ERROR or STATUS_TRUNCATED."""
+    gil_released: bool = False
+    """The thread did not hold the GIL when sampled."""
 
 
 def split_user(user: tuple[int, ...]) -> tuple[tuple[int, ...], PythonStack | None]:
@@ -40,12 +43,13 @@ def split_user(user: tuple[int, ...]) -> tuple[tuple[int, ...], PythonStack | No
     if not user or user[-1] >> 40 != pybpf.PY_MAGIC:
         return user, None
     trailer = user[-1]
-    status = (trailer >> 32) & 0xFF
+    flags = (trailer >> 32) & 0xFF
     native = (trailer >> 16) & 0xFFFF
     count = trailer & 0xFFFF
     if native + count + 1 != len(user):
         return user[:-1], PythonStack((), pybpf.STATUS_READ_ERROR)
-    return user[:native], PythonStack(user[native:native + count], status)
+    return user[:native], PythonStack(user[native:native + count], flags & pybpf.STATUS_MASK,
+                                      bool(flags & pybpf.STATUS_NO_GIL))
 
 
 @dataclass(slots=True)
@@ -53,6 +57,15 @@ class _Interpreter:
     proc: PythonProcess
     reader: CodeReader
     key: tuple[str, int] | None
+
+
+GIL_RELEASED = "[GIL released]"
+"""The frame put below the innermost Python frame of a sample whose thread did not hold the
+GIL: the native code under it ran (or waited to take the GIL back) without it."""
+
+
+def _gil_released_frame() -> Frame:
+    return Frame(GIL_RELEASED, None, None, None, FrameKind.INTERPRETER)
 
 
 def _truncated_frame() -> Frame:
@@ -76,6 +89,8 @@ class PythonUnwinder(Unwinder):
         """pid -> what bpfscope made of it (`Python 3.11.7`, or why not)."""
         self.read_errors = 0
         self.truncated = 0
+        self.gil_released = 0
+        """Distinct stacks marked GIL_RELEASED."""
         """Distinct stacks whose Python part was deeper than the BPF program reads (PY_MAX_FRAMES)."""
 
     def program_text(self) -> str:
@@ -148,7 +163,13 @@ class PythonUnwinder(Unwinder):
         self.read_errors += reader.errors - errors
         names = [asm.frame_name(f) for f in user]
         whole = bool(names) and names[0] in THREAD_ROOTS
-        return merge(user, names, groups(frames, entries), whole)
+        merged = merge(user, names, groups(frames, entries), whole)
+        if python.gil_released and frames:
+            self.gil_released += 1
+            innermost = frames[-1]
+            at = len(merged) - merged[::-1].index(innermost) if innermost in merged else len(merged)
+            merged.insert(at, asm.frame(_gil_released_frame()))
+        return merged
 
     def _drop(self, pid: int) -> None:
         interp = self._interpreters.pop(pid, None)

@@ -14,6 +14,7 @@ import pytest
 
 from collectors.live.base import Target
 from collectors.live.bcc_collector import BccCollector
+from collectors.live.unwind.python import GIL_RELEASED
 from collectors.profile import FrameKind, Profile, ProfileGroup
 from tests.test_collectors.live.conftest import require_bcc
 from tests.test_collectors.live.helpers import collect
@@ -108,6 +109,40 @@ def test_python_shares_match_py_spy(which: str, tmp_path: Path) -> None:
     assert {f.line for f in fib} <= {4, 5} and any(f.line == 5 for f in fib), {f.line for f in fib}
 
 
+_GIL_CODE = ("take_gil", "drop_gil", "RestoreThread", "SaveThread", "AcquireThread", "handle_pending",
+             "HandlePending", "pthread_cond", "PyCOND", "futex", "sem_", "schedule")
+"""Names of the code that hands the GIL over (and of the waits inside it)."""
+
+
+def _check_gil_marks(group: ProfileGroup, main_tid: int) -> None:
+    """CPython's own rules are the oracle: OpenSSL's SHA-256 on a megabyte runs with the GIL
+    released (hashlib drops it for inputs over 2 KiB), and a thread running fib's bytecode
+    holds it. The mark sits right below the innermost Python frame."""
+    hashing: list[list[str]] = []
+    in_fib: list[list[str]] = []
+    for profile in group.profiles:
+        for stack, _ in profile.iter_samples():
+            frames = [group.frames[f] for f in stack]
+            names = [f.name for f in frames]
+            python = [i for i, f in enumerate(frames) if f.kind is FrameKind.INTERPRETER and f.file]
+            if not python:
+                continue
+            below = [n for n in names[python[-1] + 1:] if n != GIL_RELEASED]
+            leaf = names[python[-1]]
+            if profile.tid != main_tid and leaf == "hash_phase" and any("sha256" in n.lower() for n in below):
+                hashing.append(names)
+            if profile.tid == main_tid and leaf == "fib" and not any(g in n for n in below for g in _GIL_CODE):
+                in_fib.append(names)
+    assert len(hashing) >= 50, len(hashing)
+    marked = [p for p in hashing if GIL_RELEASED in p]
+    assert len(marked) >= 0.9 * len(hashing), (len(marked), len(hashing), hashing[:3])
+    assert all(p.index(GIL_RELEASED) == p.index("hash_phase") + 1 for p in marked), marked[:3]
+    assert len(in_fib) >= 25, len(in_fib)
+    wrongly = [p for p in in_fib if GIL_RELEASED in p]
+    assert len(wrongly) <= max(1.0, 0.02 * len(in_fib)), (len(wrongly), len(in_fib), wrongly[:3])
+    print(f"GIL marks: {len(marked)} of {len(hashing)} hashing samples, {len(wrongly)} of {len(in_fib)} in fib")
+
+
 @pytest.mark.parametrize("which", list(INTERPRETERS))
 def test_python_stacks_threads_and_c_code(which: str, tmp_path: Path) -> None:
     """Stacks outermost first, each thread its own, and the C code of `_sre`, `_json` and
@@ -137,6 +172,7 @@ def test_python_stacks_threads_and_c_code(which: str, tmp_path: Path) -> None:
     root = "Thread._bootstrap" if qualified else "_bootstrap"
     hashing = [p for p in other if "hash_phase" in p]
     assert all(p.index(root) < p.index("hasher") < p.index("hash_phase") for p in hashing), hashing[:3]
+    _check_gil_marks(group, target.pid)
     for caller in ("regex_phase", "JSONEncoder.iterencode" if qualified else "iterencode", "hash_phase"):
         below = [s[[frames[f].name for f in s].index(caller) + 1:]
                  for p in group.profiles for s, _ in p.iter_samples() if caller in [frames[f].name for f in s]]
