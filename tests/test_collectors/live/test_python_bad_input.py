@@ -142,8 +142,10 @@ def test_freed_code_object_is_read_again(tmp_path: Path) -> None:
     import collectors.live.python.code as code_module
 
     python = interpreters()["3.11"]
-    proc = _run(python, "import time\ndef first():\n    time.sleep(60)\nfirst()\n")
+    proc = _run(python, "import time\ndef first():\n    print('first', flush=True)\n    time.sleep(60)\nfirst()\n")
     try:
+        # inside first() (a read right after `ready` met <module>'s frame once on a busy machine)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "first"
         found = detect(proc.pid)
         assert isinstance(found, PythonProcess)
         reader = CodeReader(proc.pid, (3, 11), found.offsets)
