@@ -269,7 +269,6 @@ def test_forged_entries_of_active_are_skipped(which: str, start: Callable[..., T
 
 # --- a forged heap: every structure built by hand, with cycles and absurd counts ------------------
 
-L312 = TABLE[(3, 12)]
 BASE = 0x7F0000000000
 
 
@@ -305,35 +304,36 @@ class HeapMemory(ProcessMemory):
 
 
 class Heap:
-    """Objects laid out as 3.12 lays them out (offsets from the table)."""
+    """Objects laid out as the version of `o` lays them out (3.12 or 3.13)."""
 
-    def __init__(self, mem: HeapMemory) -> None:
+    def __init__(self, mem: HeapMemory, o: PyOffsets) -> None:
         self.mem = mem
+        self.o = o
         self.types = {name: self.type(name) for name in ("dict", "module", "str", "int")}
 
     def type(self, name: str, flags: int = 0, cached_keys: int = 0) -> int:
         t = self.mem.alloc(1024)
         text = self.mem.alloc(16)
         self.mem.put_bytes(text, name.encode() + b"\0")
-        self.mem.put(t + L312.type_name, "<Q", text)
-        self.mem.put(t + L312.type_flags, "<Q", flags)
-        self.mem.put(t + L312.heaptype_cached_keys, "<Q", cached_keys)
+        self.mem.put(t + self.o.type_name, "<Q", text)
+        self.mem.put(t + self.o.type_flags, "<Q", flags)
+        self.mem.put(t + self.o.heaptype_cached_keys, "<Q", cached_keys)
         return t
 
     def str(self, text: str, claimed: int | None = None) -> int:
         data = text.encode("latin-1")
-        s = self.mem.alloc(L312.unicode_ascii_size + len(data) + 1)
-        self.mem.put(s + L312.object_type, "<Q", self.types["str"])
-        self.mem.put(s + L312.unicode_length, "<Q", len(data) if claimed is None else claimed)
-        self.mem.put(s + L312.unicode_state, "<I", 1 << 2 | 1 << 5 | 1 << 6)  # kind 1, compact, ascii
-        self.mem.put_bytes(s + L312.unicode_ascii_size, data)
+        s = self.mem.alloc(self.o.unicode_ascii_size + len(data) + 1)
+        self.mem.put(s + self.o.object_type, "<Q", self.types["str"])
+        self.mem.put(s + self.o.unicode_length, "<Q", len(data) if claimed is None else claimed)
+        self.mem.put(s + self.o.unicode_state, "<I", 1 << 2 | 1 << 5 | 1 << 6)  # kind 1, compact, ascii
+        self.mem.put_bytes(s + self.o.unicode_ascii_size, data)
         return s
 
     def int(self, value: int) -> int:
         i = self.mem.alloc(32)
-        self.mem.put(i + L312.object_type, "<Q", self.types["int"])
-        self.mem.put(i + L312.long_tag, "<Q", 1 << L312.long_tag_size_shift)
-        self.mem.put(i + L312.long_digits, "<I", value)
+        self.mem.put(i + self.o.object_type, "<Q", self.types["int"])
+        self.mem.put(i + self.o.long_tag, "<Q", 1 << self.o.long_tag_size_shift)
+        self.mem.put(i + self.o.long_digits, "<I", value)
         return i
 
     def keys(self, pairs: list[tuple[int, int]], log2_size: int = 3, count: int | None = None,
@@ -343,12 +343,12 @@ class Heap:
         count = len(pairs) if count is None else count
         size = 24 if kind == 0 else 16
         index_bytes = 1 << log2_size if log2_size < 8 else 2 << log2_size if log2_size < 16 else 4 << log2_size
-        k = self.mem.alloc(L312.dictkeys_indices + index_bytes + size * count)
-        self.mem.put(k + L312.dictkeys_log2_size, "<B", log2_size)
-        self.mem.put(k + L312.dictkeys_log2_index_bytes, "<B", index_bytes.bit_length() - 1)
-        self.mem.put(k + L312.dictkeys_kind, "<B", kind)
-        self.mem.put(k + L312.dictkeys_nentries, "<q", count)
-        entries = k + L312.dictkeys_indices + index_bytes
+        k = self.mem.alloc(self.o.dictkeys_indices + index_bytes + size * count)
+        self.mem.put(k + self.o.dictkeys_log2_size, "<B", log2_size)
+        self.mem.put(k + self.o.dictkeys_log2_index_bytes, "<B", index_bytes.bit_length() - 1)
+        self.mem.put(k + self.o.dictkeys_kind, "<B", kind)
+        self.mem.put(k + self.o.dictkeys_nentries, "<q", count)
+        entries = k + self.o.dictkeys_indices + index_bytes
         block = b"".join(struct.pack("<qQQ", -1, key, value)[24 - size:] for key, value in pairs)
         filled = (block * (count // max(len(pairs), 1) + 1))[:size * count]
         self.mem.put_bytes(entries, filled)
@@ -356,9 +356,25 @@ class Heap:
 
     def dict(self, pairs: list[tuple[int, int]], **keys: int) -> int:
         d = self.mem.alloc(48)
-        self.mem.put(d + L312.object_type, "<Q", self.types["dict"])
-        self.mem.put(d + L312.dict_keys, "<Q", self.keys(pairs, **keys))
+        self.mem.put(d + self.o.object_type, "<Q", self.types["dict"])
+        self.mem.put(d + self.o.dict_keys, "<Q", self.keys(pairs, **keys))
         return d
+
+    def process(self, version: tuple[int, int, int], active: int) -> PythonProcess:
+        """A process whose only interpreter (its `next` pointing to itself) has `threading`
+        with `_active` at `active`."""
+        o, mem = self.o, self.mem
+        namespace = self.dict([(self.str("_active"), active)])
+        module = mem.alloc(32)
+        mem.put(module + o.object_type, "<Q", self.types["module"])
+        mem.put(module + o.module_dict, "<Q", namespace)
+        modules = self.dict([(self.str("threading"), module)])
+        interp = mem.alloc(max(o.interp_modules, o.interp_next) + 8)
+        mem.put(interp + o.interp_next, "<Q", interp)
+        mem.put(interp + o.interp_modules, "<Q", modules)
+        runtime = mem.alloc(o.runtime_interpreters_head + 8)
+        mem.put(runtime + o.runtime_interpreters_head, "<Q", interp)
+        return PythonProcess(0, version, "forged", runtime, o, 720)
 
 
 def forged_process() -> tuple[HeapMemory, PythonProcess, int, str]:
@@ -366,35 +382,25 @@ def forged_process() -> tuple[HeapMemory, PythonProcess, int, str]:
     entries (all the same thread), one entry is an object whose attributes are `_active`
     itself, and the thread's name claims 5,000 characters with terminal escapes in them.
     Returns the memory, the process, the thread's tid and the name `thread_names` should give."""
+    o = TABLE[(3, 12)]
     mem = HeapMemory(3 << 20)
-    heap = Heap(mem)
+    heap = Heap(mem, o)
     name_text = "\x1b]0;pwned\x07evil\n" + "A" * 200
     name = heap.str(name_text, claimed=5000)
     tid = 4242
     attrs = heap.keys([(heap.str("_name"), 0), (heap.str("_native_id"), 0)], kind=2)
-    thread_type = heap.type("Thread", flags=L312.tpflags_managed_dict, cached_keys=attrs)
-    thread = mem.alloc(16, before=L312.managed_dict_before)
+    thread_type = heap.type("Thread", flags=o.tpflags_managed_dict, cached_keys=attrs)
+    thread = mem.alloc(16, before=o.managed_dict_before)
     values = mem.alloc(16)
     mem.put(values, "<QQ", name, heap.int(tid))
-    mem.put(thread + L312.object_type, "<Q", thread_type)
-    mem.put(thread - L312.managed_dict_before, "<Q", values - 1)  # 3.12's tagged values pointer
-    cyclic = mem.alloc(16, before=L312.managed_dict_before)
-    mem.put(cyclic + L312.object_type, "<Q", thread_type)
+    mem.put(thread + o.object_type, "<Q", thread_type)
+    mem.put(thread - o.managed_dict_before, "<Q", values - 1)  # 3.12's tagged values pointer
+    cyclic = mem.alloc(16, before=o.managed_dict_before)
+    mem.put(cyclic + o.object_type, "<Q", thread_type)
     ident = heap.int(1)
     active = heap.dict([(ident, cyclic)] + [(ident, thread)] * 15, log2_size=16, count=65536, kind=0)
-    mem.put(cyclic - L312.managed_dict_before, "<Q", active)  # its attributes are `_active`
-    namespace = heap.dict([(heap.str("_active"), active)])
-    module = mem.alloc(32)
-    mem.put(module + L312.object_type, "<Q", heap.types["module"])
-    mem.put(module + L312.module_dict, "<Q", namespace)
-    modules = heap.dict([(heap.str("threading"), module)])
-    interp = mem.alloc(L312.interp_modules + 8)
-    mem.put(interp + L312.interp_next, "<Q", interp)
-    mem.put(interp + L312.interp_modules, "<Q", modules)
-    runtime = mem.alloc(64)
-    mem.put(runtime + L312.runtime_interpreters_head, "<Q", interp)
-    proc = PythonProcess(0, (3, 12, 1), "forged", runtime, L312, 720)
-    return mem, proc, tid, without_controls(name_text[:MAX_NAME])
+    mem.put(cyclic - o.managed_dict_before, "<Q", active)  # its attributes are `_active`
+    return mem, heap.process((3, 12, 1), active), tid, without_controls(name_text[:MAX_NAME])
 
 
 def test_a_forged_heap_is_walked_within_bounds() -> None:
@@ -409,6 +415,33 @@ def test_a_forged_heap_is_walked_within_bounds() -> None:
     assert len(name) <= MAX_NAME and "\x1b" not in name and "\n" not in name
     assert mem.reads <= MAX_READS
     assert took < 5, took
+
+
+def test_313_inline_values_marked_invalid_are_not_read() -> None:
+    """3.13 keeps a Thread's attributes inline after the object; values marked invalid (an
+    object being cleared) are not read, and a dict pointer before the object wins over them."""
+    o = TABLE[(3, 13)]
+    mem = HeapMemory(1 << 20)
+    heap = Heap(mem, o)
+    attrs = heap.keys([(heap.str("_name"), 0), (heap.str("_native_id"), 0)], kind=2)
+    thread_type = heap.type("Thread", flags=o.tpflags_managed_dict | o.tpflags_inline_values, cached_keys=attrs)
+
+    def thread(tid: int, name: str, valid: bool, with_dict: bool = False) -> int:
+        obj = mem.alloc(o.inline_values + o.dictvalues_values + 16, before=o.managed_dict_before)
+        mem.put(obj + o.object_type, "<Q", thread_type)
+        values = obj + o.inline_values
+        mem.put(values + o.dictvalues_valid, "<B", valid)
+        mem.put(values + o.dictvalues_values, "<QQ", heap.str(name), heap.int(tid))
+        if with_dict:
+            attributes = heap.dict([(heap.str("_name"), heap.str(name + "-dict")),
+                                    (heap.str("_native_id"), heap.int(tid))])
+            mem.put(obj - o.managed_dict_before, "<Q", attributes)
+        return obj
+
+    ident = heap.int(1)
+    active = heap.dict([(ident, thread(101, "inline", True)), (ident, thread(102, "invalid", False)),
+                        (ident, thread(103, "both", False, with_dict=True))], kind=0)
+    assert thread_names(mem, heap.process((3, 13, 0), active)) == {101: "inline", 103: "both-dict"}
 
 
 def test_the_read_budget_ends_the_walk_with_what_was_found(monkeypatch: pytest.MonkeyPatch) -> None:
