@@ -35,6 +35,12 @@ def printable(text: str) -> str:
     return _CONTROL.sub(_escape, text)
 
 
+def without_controls(text: str) -> str:
+    """`text` with the characters `printable` escapes (controls, bidi overrides) removed: for
+    short labels taken from a process (thread names), where an escape would only add noise."""
+    return _CONTROL.sub("", text)
+
+
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 

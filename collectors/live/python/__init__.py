@@ -7,5 +7,6 @@
   and the per-process configuration it reads;
 - `code`: code objects (names, file, line table) read from /proc/PID/mem in user space;
 - `linetable`: instruction offset -> line, per version;
-- `merge`: the Python frames put in place of the interpreter-loop frames of the native stack.
+- `merge`: the Python frames put in place of the interpreter-loop frames of the native stack;
+- `threads`: thread names as the target's `threading` gives them (tid -> name), read from memory.
 """

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from collectors.live.python.linetable import line_for
@@ -122,25 +123,7 @@ class CodeReader:
 
     def string(self, addr: int) -> str | None:
         """A `str` object's text (compact objects only, which code objects' strings are)."""
-        o = self.offsets
-        head = self.memory.read(addr, o.unicode_compact_size) if addr else None
-        if head is None:
-            return None
-        length = int(_U64.unpack_from(head, o.unicode_length)[0])
-        state = int(_U32.unpack_from(head, o.unicode_state)[0])
-        kind = (state >> 2) & 7
-        compact, ascii_ = state >> 5 & 1, state >> 6 & 1
-        if not compact or kind not in (1, 2, 4) or length > 1 << 20:
-            return None
-        start = addr + (o.unicode_ascii_size if ascii_ else o.unicode_compact_size)
-        count = min(length, MAX_NAME)
-        if count == 0:
-            return ""
-        data = self.memory.read(start, count * kind)
-        if data is None:
-            return None
-        codec = {1: "latin-1", 2: "utf-16-le", 4: "utf-32-le"}[kind]
-        return data.decode(codec, "replace")
+        return read_str(self.memory.read, self.offsets, addr, MAX_NAME)
 
     def bytes_object(self, addr: int) -> bytes | None:
         o = self.offsets
@@ -154,3 +137,31 @@ class CodeReader:
 
     def close(self) -> None:
         self.memory.close()
+
+
+def read_str(read: Callable[[int, int], bytes | None], offsets: PyOffsets, addr: int,
+             max_chars: int) -> str | None:
+    """The text of the compact `str` object at `addr` (at most `max_chars` characters),
+    read through `read` (a `ProcessMemory.read`); None when it is not one (a non-compact
+    str, such as a str subclass's, included)."""
+    o = offsets
+    # 3.13's offsets come from the target's own _Py_DebugOffsets: read whatever they name.
+    head_size = max(o.unicode_compact_size, o.unicode_length + 8, o.unicode_state + 4)
+    head = read(addr, head_size) if addr else None
+    if head is None:
+        return None
+    length = int(_U64.unpack_from(head, o.unicode_length)[0])
+    state = int(_U32.unpack_from(head, o.unicode_state)[0])
+    kind = (state >> 2) & 7
+    compact, ascii_ = state >> 5 & 1, state >> 6 & 1
+    if not compact or kind not in (1, 2, 4) or length > 1 << 20:
+        return None
+    start = addr + (o.unicode_ascii_size if ascii_ else o.unicode_compact_size)
+    count = min(length, max_chars)
+    if count == 0:
+        return ""
+    data = read(start, count * kind)
+    if data is None:
+        return None
+    codec = {1: "latin-1", 2: "utf-16-le", 4: "utf-32-le"}[kind]
+    return data.decode(codec, "replace")

@@ -58,6 +58,54 @@ class PyOffsets:
     gil_holder: int
     """`last_holder` (the thread state that took the GIL last) inside it."""
 
+    # --- thread names (`threads.py`): sys.modules -> threading -> `_active` -> each Thread's
+    # instance dict; objects, dicts and ints on the way. Kept apart from the frame walk's fields.
+    interp_next: int
+    interp_modules: int
+    """`PyInterpreterState.modules` (3.9-3.11), `.imports.modules` (3.12+): sys.modules."""
+    object_type: int
+    type_name: int
+    type_flags: int
+    type_dictoffset: int
+    heaptype_cached_keys: int
+    """`PyHeapTypeObject.ht_cached_keys`: the keys shared by instances whose dict is values only."""
+    module_dict: int
+    tpflags_managed_dict: int
+    """The flag values `Py_TPFLAGS_MANAGED_DICT` (3.11+) and `Py_TPFLAGS_INLINE_VALUES` (3.13)."""
+    tpflags_inline_values: int
+    managed_dict_before: int
+    """3.11+: bytes before an object where its managed dict pointer is (3.12: dict or tagged values)."""
+    managed_values_before: int
+    """3.11: bytes before an object where its values pointer is."""
+    inline_values: int
+    """3.13: offset of the inline `PyDictValues` from the object."""
+    dict_used: int
+    dict_keys: int
+    dict_values: int
+    dictkeys_size: int
+    """3.9/3.10: `dk_size`; from 3.11 the size is `dk_log2_size`."""
+    dictkeys_log2_size: int
+    dictkeys_log2_index_bytes: int
+    dictkeys_kind: int
+    dictkeys_nentries: int
+    dictkeys_indices: int
+    dictunicodeentry_size: int
+    dictunicodeentry_key: int
+    dictunicodeentry_value: int
+    dictvalues_values: int
+    dictvalues_valid: int
+    dictentry_size: int
+    dictentry_key: int
+    dictentry_value: int
+    long_size: int
+    """3.9-3.11: `ob_size` (digit count, negative for negative ints)."""
+    long_tag: int
+    """3.12+: `long_value.lv_tag` (digit count shifted by `long_tag_size_shift`, sign in the low bits)."""
+    long_tag_size_shift: int
+    long_digits: int
+    long_shift: int
+    """Bits per digit (`PyLong_SHIFT`)."""
+
     def code_header_size(self) -> int:
         """Bytes to read from a code object's start to get every field used."""
         return max(self.code_qualname, self.code_name, self.code_filename, self.code_firstlineno,
@@ -75,35 +123,85 @@ TABLE: dict[tuple[int, int], PyOffsets] = {
                       code_qualname=-1, code_adaptive=-1, code_name=112, code_filename=104, code_firstlineno=40,
                       code_linetable=120, unicode_state=32, unicode_length=16, unicode_ascii_size=48,
                       unicode_compact_size=72, bytes_size=16, bytes_data=32,
-                      gil=352, gil_locked=16, gil_holder=8),
+                      gil=352, gil_locked=16, gil_holder=8,
+                      # thread names
+                      interp_next=0, interp_modules=856, object_type=8, type_name=24, type_flags=168,
+                      type_dictoffset=288, heaptype_cached_keys=864, module_dict=16, tpflags_managed_dict=-1,
+                      tpflags_inline_values=-1, managed_dict_before=-1, managed_values_before=-1,
+                      inline_values=-1, dict_used=16, dict_keys=32, dict_values=40, dictkeys_size=8,
+                      dictkeys_log2_size=-1, dictkeys_log2_index_bytes=-1, dictkeys_kind=-1,
+                      dictkeys_nentries=32, dictkeys_indices=40, dictunicodeentry_size=-1,
+                      dictunicodeentry_key=-1, dictunicodeentry_value=-1, dictvalues_values=0,
+                      dictvalues_valid=-1, dictentry_size=24, dictentry_key=8, dictentry_value=16,
+                      long_size=16, long_tag=-1, long_tag_size_shift=-1, long_digits=24, long_shift=30),
     (3, 10): PyOffsets(runtime_interpreters_head=32, interp_tstate_head=8, tstate_next=8, tstate_thread_id=176,
                        tstate_native_thread_id=-1, tstate_frame=24, tstate_cframe=-1, cframe_current_frame=-1,
                        frame_code=32, frame_instr=96, frame_previous=24, frame_owner=-1, frame_is_entry=-1,
                        code_qualname=-1, code_adaptive=-1, code_name=112, code_filename=104, code_firstlineno=40,
                        code_linetable=120, unicode_state=32, unicode_length=16, unicode_ascii_size=48,
                        unicode_compact_size=72, bytes_size=16, bytes_data=32,
-                       gil=352, gil_locked=16, gil_holder=8),
+                       gil=352, gil_locked=16, gil_holder=8,
+                       # thread names
+                       interp_next=0, interp_modules=856, object_type=8, type_name=24, type_flags=168,
+                       type_dictoffset=288, heaptype_cached_keys=872, module_dict=16,
+                       tpflags_managed_dict=-1, tpflags_inline_values=-1, managed_dict_before=-1,
+                       managed_values_before=-1, inline_values=-1, dict_used=16, dict_keys=32,
+                       dict_values=40, dictkeys_size=8, dictkeys_log2_size=-1, dictkeys_log2_index_bytes=-1,
+                       dictkeys_kind=-1, dictkeys_nentries=32, dictkeys_indices=40, dictunicodeentry_size=-1,
+                       dictunicodeentry_key=-1, dictunicodeentry_value=-1, dictvalues_values=0,
+                       dictvalues_valid=-1, dictentry_size=24, dictentry_key=8, dictentry_value=16,
+                       long_size=16, long_tag=-1, long_tag_size_shift=-1, long_digits=24, long_shift=30),
     (3, 11): PyOffsets(runtime_interpreters_head=40, interp_tstate_head=16, tstate_next=8, tstate_thread_id=152,
                        tstate_native_thread_id=160, tstate_frame=-1, tstate_cframe=56, cframe_current_frame=8,
                        frame_code=32, frame_instr=56, frame_previous=48, frame_owner=69, frame_is_entry=68,
                        code_qualname=128, code_adaptive=184, code_name=120, code_filename=112, code_firstlineno=72,
                        code_linetable=136, unicode_state=32, unicode_length=16, unicode_ascii_size=48,
                        unicode_compact_size=72, bytes_size=16, bytes_data=32,
-                       gil=360, gil_locked=16, gil_holder=8),
+                       gil=360, gil_locked=16, gil_holder=8,
+                       # thread names
+                       interp_next=0, interp_modules=888, object_type=8, type_name=24, type_flags=168,
+                       type_dictoffset=288, heaptype_cached_keys=872, module_dict=16,
+                       tpflags_managed_dict=16, tpflags_inline_values=-1, managed_dict_before=24,
+                       managed_values_before=32, inline_values=-1, dict_used=16, dict_keys=32,
+                       dict_values=40, dictkeys_size=-1, dictkeys_log2_size=8, dictkeys_log2_index_bytes=9,
+                       dictkeys_kind=10, dictkeys_nentries=24, dictkeys_indices=32, dictunicodeentry_size=16,
+                       dictunicodeentry_key=0, dictunicodeentry_value=8, dictvalues_values=0,
+                       dictvalues_valid=-1, dictentry_size=24, dictentry_key=8, dictentry_value=16,
+                       long_size=16, long_tag=-1, long_tag_size_shift=-1, long_digits=24, long_shift=30),
     (3, 12): PyOffsets(runtime_interpreters_head=40, interp_tstate_head=72, tstate_next=8, tstate_thread_id=136,
                        tstate_native_thread_id=144, tstate_frame=-1, tstate_cframe=56, cframe_current_frame=0,
                        frame_code=0, frame_instr=56, frame_previous=8, frame_owner=70, frame_is_entry=-1,
                        code_qualname=128, code_adaptive=192, code_name=120, code_filename=112, code_firstlineno=68,
                        code_linetable=136, unicode_state=32, unicode_length=16, unicode_ascii_size=40,
                        unicode_compact_size=56, bytes_size=16, bytes_data=32,
-                       gil=384, gil_locked=16, gil_holder=8),
+                       gil=384, gil_locked=16, gil_holder=8,
+                       # thread names
+                       interp_next=0, interp_modules=944, object_type=8, type_name=24, type_flags=168,
+                       type_dictoffset=288, heaptype_cached_keys=880, module_dict=16,
+                       tpflags_managed_dict=16, tpflags_inline_values=-1, managed_dict_before=24,
+                       managed_values_before=-1, inline_values=-1, dict_used=16, dict_keys=32,
+                       dict_values=40, dictkeys_size=-1, dictkeys_log2_size=8, dictkeys_log2_index_bytes=9,
+                       dictkeys_kind=10, dictkeys_nentries=24, dictkeys_indices=32, dictunicodeentry_size=16,
+                       dictunicodeentry_key=0, dictunicodeentry_value=8, dictvalues_values=0,
+                       dictvalues_valid=-1, dictentry_size=24, dictentry_key=8, dictentry_value=16,
+                       long_size=-1, long_tag=16, long_tag_size_shift=3, long_digits=24, long_shift=30),
     (3, 13): PyOffsets(runtime_interpreters_head=632, interp_tstate_head=7344, tstate_next=8, tstate_thread_id=152,
                        tstate_native_thread_id=160, tstate_frame=72, tstate_cframe=-1, cframe_current_frame=-1,
                        frame_code=0, frame_instr=56, frame_previous=8, frame_owner=70, frame_is_entry=-1,
                        code_qualname=128, code_adaptive=200, code_name=120, code_filename=112, code_firstlineno=68,
                        code_linetable=136, unicode_state=32, unicode_length=16, unicode_ascii_size=40,
                        unicode_compact_size=56, bytes_size=16, bytes_data=32,
-                       gil=16, gil_locked=16, gil_holder=8),
+                       gil=16, gil_locked=16, gil_holder=8,
+                       # thread names
+                       interp_next=7264, interp_modules=7656, object_type=8, type_name=24, type_flags=168,
+                       type_dictoffset=288, heaptype_cached_keys=880, module_dict=16,
+                       tpflags_managed_dict=16, tpflags_inline_values=4, managed_dict_before=24,
+                       managed_values_before=-1, inline_values=16, dict_used=16, dict_keys=32,
+                       dict_values=40, dictkeys_size=-1, dictkeys_log2_size=8, dictkeys_log2_index_bytes=9,
+                       dictkeys_kind=10, dictkeys_nentries=24, dictkeys_indices=32, dictunicodeentry_size=16,
+                       dictunicodeentry_key=0, dictunicodeentry_value=8, dictvalues_values=8,
+                       dictvalues_valid=3, dictentry_size=24, dictentry_key=8, dictentry_value=16,
+                       long_size=-1, long_tag=16, long_tag_size_shift=3, long_digits=24, long_shift=30),
 }
 
 SUPPORTED = tuple(sorted(TABLE))
@@ -181,6 +279,16 @@ def debug_offsets(data: bytes, base: PyOffsets) -> PyOffsets | None:
         gil=v("interpreter_state.ceval_gil", base.gil),
         gil_locked=_within(values, "gil_runtime_state_locked", base.gil_locked),
         gil_holder=_within(values, "gil_runtime_state_holder", base.gil_holder),
+        # thread names
+        interp_next=v("interpreter_state.next", base.interp_next),
+        interp_modules=v("interpreter_state.imports_modules", base.interp_modules),
+        object_type=v("pyobject.ob_type", base.object_type),
+        type_name=v("type_object.tp_name", base.type_name),
+        type_flags=v("type_object.tp_flags", base.type_flags),
+        dict_keys=v("dict_object.ma_keys", base.dict_keys),
+        dict_values=v("dict_object.ma_values", base.dict_values),
+        long_tag=v("long_object.lv_tag", base.long_tag),
+        long_digits=v("long_object.ob_digit", base.long_digits),
     )
 
 
