@@ -43,14 +43,16 @@ MACHINE_MODULES = frozenset({"test_live_tmux.py", "test_signals.py", "test_live_
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under `make test` (pytest-xdist, `--dist loadgroup`) the tests that use the machine
-    itself (eBPF, perf, py-spy, tmux, signals, timing against other samplers) run one after
-    another on one worker, in the `machine` group, while the others share the remaining CPU:
-    two live samplers at once would judge each other's programs and shares."""
+    """The tests that use the machine itself (eBPF, perf, py-spy, tmux, signals, timing
+    against other samplers) are marked `machine`: `make test` runs the others first on two
+    pytest-xdist workers, then these alone, one after another, since two live samplers at once
+    (or a second worker's load) would judge each other's programs and shares. Under
+    `--dist loadgroup` they also form one xdist group, should they run with workers."""
     for item in items:
         path = item.path
         if ("test_collectors" in path.parts and "live" in path.parts) or path.name in MACHINE_MODULES \
                 or item.get_closest_marker("live") is not None:
+            item.add_marker(pytest.mark.machine)
             item.add_marker(pytest.mark.xdist_group("machine"))
 
 

@@ -393,6 +393,7 @@ class BccCollector(Collector):
         head = HEAD.unpack_from
         processes = symbols.processes
         user_stack = self.unwinder.user_stack
+        thread_name = self.unwinder.thread_name
         comms = self._comms
         errors = 0
         stop = self.stop_ns or 1 << 63  # samples taken after `stop()` (before detaching) are not kept
@@ -416,7 +417,8 @@ class BccCollector(Collector):
             comm = comms.get(raw_comm)
             if comm is None:
                 comm = comms[raw_comm] = raw_comm.split(b"\0", 1)[0].decode("utf-8", "replace")
-            asm.thread(pid, tid, comm)
+            named = thread_name(pid, tid)
+            asm.thread(pid, tid, comm if named is None else f"{named} ({comm})")
             if kind:
                 asm.off_cpu_sample((ts - start) / 1e9, tid, sid, off_seconds)
             else:

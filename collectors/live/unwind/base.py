@@ -64,6 +64,11 @@ class Unwinder(ABC):
         Called only for a `stack` with `extra`."""
         return user
 
+    def thread_name(self, pid: int, tid: int) -> str | None:
+        """The name the target's runtime gives thread `tid` (Python's `threading`), if it
+        has one; called for every record, so cheap when nothing changed."""
+        return None
+
     def forget(self, pid: int) -> None:  # noqa: B027 (an optional hook)
         """`pid` is gone and its last samples are in."""
 

@@ -12,6 +12,7 @@ interpreter-loop frames (`rewrite`, see `python/merge.py`). Processes that are n
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from collectors.live.python import bpf as pybpf
 from collectors.live.python.code import CodeReader
 from collectors.live.python.detect import NotSupported, PythonProcess, detect, interpreter_key
 from collectors.live.python.merge import groups, merge
+from collectors.live.python.threads import thread_names
 from collectors.live.records import RawStacks
 from collectors.live.unwind.base import Unwinder, UserStack
 from collectors.profile import Frame, FrameKind
@@ -52,11 +54,21 @@ def split_user(user: tuple[int, ...]) -> tuple[tuple[int, ...], PythonStack | No
                                       bool(flags & pybpf.STATUS_NO_GIL))
 
 
+NAMES_RETRY = 0.5
+"""Seconds before a Python process's thread names are read again for a thread not in them."""
+NAMES_REFRESH = 2.0
+"""Seconds before they are read again anyway (a thread renamed with `t.name = ...`)."""
+
+
 @dataclass(slots=True)
 class _Interpreter:
     proc: PythonProcess
     reader: CodeReader
     key: tuple[str, int] | None
+    names: dict[int, str] | None = None
+    """tid -> Python's name of the thread, as last read (`threads.thread_names`)."""
+    names_read: float = 0.0
+    """`time.monotonic()` of that read."""
 
 
 GIL_RELEASED = "[GIL released]"
@@ -170,6 +182,19 @@ class PythonUnwinder(Unwinder):
             at = len(merged) - merged[::-1].index(innermost) if innermost in merged else len(merged)
             merged.insert(at, asm.frame(_gil_released_frame()))
         return merged
+
+    def thread_name(self, pid: int, tid: int) -> str | None:
+        interp = self._interpreters.get(pid)
+        if interp is None:
+            return None
+        names = interp.names
+        if names is not None and tid in names and time.monotonic() - interp.names_read < NAMES_REFRESH:
+            return names[tid]
+        now = time.monotonic()
+        if names is None or now - interp.names_read >= (NAMES_RETRY if tid not in names else NAMES_REFRESH):
+            names = interp.names = thread_names(interp.reader.memory, interp.proc)
+            interp.names_read = now
+        return names.get(tid)
 
     def _drop(self, pid: int) -> None:
         interp = self._interpreters.pop(pid, None)

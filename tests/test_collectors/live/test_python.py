@@ -162,6 +162,12 @@ def test_python_stacks_threads_and_c_code(which: str, tmp_path: Path) -> None:
     by_thread = {p.tid: p for p in group.profiles}
     main = names(group, by_thread[target.pid])
     other = [n for t, p in by_thread.items() if t != target.pid for n in names(group, p)]
+    # threads named as Python names them, beside the kernel's name
+    comm = Path(_python(which)).name[:15]
+    assert by_thread[target.pid].name == f"MainThread ({comm}) pid: {target.pid} tid: {target.pid}", \
+        by_thread[target.pid].name
+    assert all(p.name.startswith(f"hasher ({comm}) pid: {target.pid} tid: ") for t, p in by_thread.items()
+               if t != target.pid), [p.name for p in group.profiles]
     assert any("encode_phase" in p for p in main) and not any("hash_phase" in p for p in main)
     assert any("hash_phase" in p for p in other) and not any("encode_phase" in p for p in other)
     spin = "Worker.spin" if qualified else "spin"
