@@ -236,10 +236,9 @@ class BccCollector(Collector):
         super().__init__(target, frequency, io)
         self.off_cpu = off_cpu
         if unwinder is None:
-            # CFI tables are made for the target and its children; sampling every process
-            # follows frame pointers (and skips verifying the CFI loops).
-            targeted = target.pid is not None or bool(target.command)
-            unwinder = CfiUnwinder() if targeted else FramePointerUnwinder()
+            # CFI tables for the target and its children, or (sampling every process) for
+            # each process from its first sample on: its first stacks follow frame pointers.
+            unwinder = CfiUnwinder()
         self.unwinder: Unwinder = PythonUnwinder(unwinder) if python else unwinder
         self._bcc: Any = None
         self._bpf: Any = None
@@ -436,6 +435,10 @@ class BccCollector(Collector):
             # its modules are read now, while it may still live.
             self._load_modules(pid)
             self._children_until = time.monotonic() + CHILD_SECONDS
+        elif self.pid is None:
+            # Sampling every process: the unwinder's tables for this one (built off this
+            # thread, shared by file with the processes met before); later samples use them.
+            self.unwinder.track(pid)
         return self._symbols.process(pid)
 
     def _load_modules(self, pid: int) -> None:

@@ -249,6 +249,8 @@ class BuildStats:
     rows: int = 0
     cfi_bytes: int = 0
     seconds: float = 0.0
+    processes_over: int = 0
+    """Processes left to frame pointers: more than MAX_PROCESSES at once (sampling every process)."""
 
 
 class CfiUnwinder(Unwinder):
@@ -341,6 +343,12 @@ class CfiUnwinder(Unwinder):
         if new:
             self._queue.put(new)
 
+    def loaded(self, pid: int) -> bool:
+        """`pid`'s mappings were read and the tables of all its files are in (or failed)."""
+        with self._lock:
+            spans = self._spans.get(pid)
+            return spans is not None and self._building.isdisjoint(spans.values())
+
     def ready(self, timeout: float) -> bool:
         """Wait until the tables `track` asked for are built and loaded (at most `timeout`)."""
         with self._lock:
@@ -362,7 +370,11 @@ class CfiUnwinder(Unwinder):
             entry.maps[n] = _Mapping(start, end, bias, table.first, table.count)
             n += 1
         entry.count = n
-        self._processes[ct.c_uint32(pid)] = entry
+        try:
+            self._processes[ct.c_uint32(pid)] = entry
+        except Exception:  # bcc's "Could not update table": the map is full (every process, `-a`)
+            self.stats.processes_over += 1
+            self._spans.pop(pid, None)
 
     def forget(self, pid: int) -> None:
         with self._lock:
@@ -399,7 +411,7 @@ class CfiUnwinder(Unwinder):
             with self._lock:
                 self._tables.update(tables)
                 self._building.difference_update(files)
-                for pid, spans in self._spans.items():
+                for pid, spans in list(self._spans.items()):  # (a full map drops entries)
                     if not files.keys().isdisjoint(spans.values()):
                         self._write_process(pid)
                 self._lock.notify_all()

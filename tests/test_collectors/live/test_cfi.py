@@ -260,6 +260,31 @@ def test_threads_are_whole(programs: dict[str, Path], cache_dir: Path) -> None:
     assert "_start" in roots and roots - {"_start"}
 
 
+def test_every_process_is_unwound_with_cfi(programs: dict[str, Path], cache_dir: Path) -> None:
+    """Sampling every process (`-a`): a process met in the samples gets its tables, and from
+    then on its stacks are whole (with frame pointers alone, under half are: see above)."""
+    require_bcc()
+    assert BccCollector(Target(), 99).unwinder.name == "CFI + Python"  # the default for `-a` too
+    proc = start_workload(programs["nofp"], LIFE)
+    try:
+        unwinder = CfiUnwinder(cache_dir)
+        collector = BccCollector(Target(), FREQUENCY, unwinder=unwinder)
+        collector.start()
+        deadline = time.monotonic() + MAX_SECONDS
+        while not unwinder.loaded(proc.pid) and time.monotonic() < deadline:
+            collector.wait(0.05)
+        assert unwinder.loaded(proc.pid), "its tables never came"
+        since = collector.elapsed() + 0.1  # (records already in the ring were unwound before)
+        group = collect(collector, 2.0)
+    finally:
+        proc.kill()
+        proc.wait()
+    stacks = [names for _pid, names, t in user_stacks(group, {proc.pid}) if t >= since]
+    assert len(stacks) > 200, len(stacks)
+    assert whole_share(stacks) >= 0.99, Counter(s[0] for s in stacks).most_common(3)
+    assert sum("main" in s for s in stacks) / len(stacks) >= 0.99
+
+
 def test_a_library_loaded_while_sampling_is_unwound(programs: dict[str, Path], cache_dir: Path) -> None:
     """A library dlopen-ed while sampling runs gets its table at the next maps check (every
     2 s): its stacks from 4 s after the load on are whole."""
