@@ -13,11 +13,12 @@ BCC_SHIM := $(CURDIR)/$(VENV)/bcc-shim
 NODE_PREFIX := build/node
 SPEEDSCOPE_VERSION := 1.25.0
 SPEEDSCOPE_PKG := $(NODE_PREFIX)/node_modules/speedscope/package.json
-# pytest-xdist workers: 0 runs the suite in one process. With 2 the suite took 6.5 min instead of
-# 11, but the other worker's load moved two live comparisons (shares against the program's own
-# clock, the perf fallback's target check) past their bounds in CI: serial until they hold.
-PYTEST_JOBS ?= 0
-PYTEST := $(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_JOBS) --dist loadgroup
+# pytest-xdist workers for the tests that do not use the machine itself (0: one process). The
+# `machine` tests (eBPF, perf, py-spy, tmux, signals: marked in tests/conftest.py) run after
+# them, alone and serially: run beside a second worker, two live comparisons (shares against
+# the program's own clock, the perf fallback's target check) failed in CI.
+PYTEST_JOBS ?= 2
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider
 ARGS ?=
 
 .PHONY: setup setup-venv setup-system setup-bcc setup-speedscope test run bench screenshots fuzz clean
@@ -69,7 +70,8 @@ test: setup
 	run $(VENV)/bin/ruff check tui collectors tests; \
 	run $(VENV)/bin/mypy --strict tui collectors; \
 	run $(VENV)/bin/lint-imports; \
-	run $(PYTEST) --durations=25 tests; \
+	run $(PYTEST) -n $(PYTEST_JOBS) --dist loadgroup -m "not machine" --durations=15 tests; \
+	run $(PYTEST) -m machine --durations=25 tests; \
 	if [ -n "$$failed" ]; then echo -e "FAILED:$$failed" >&2; exit 1; fi
 
 run: setup
