@@ -154,7 +154,8 @@ def program_text(frequency: int, cpus: int, off_cpu: bool = False, unwinder: Unw
     with `off_cpu`, the off-CPU tracepoint too, and a larger ring."""
     pages = ring_pages(frequency, cpus)
     unwinder = unwinder or FramePointerUnwinder()
-    text = BPF_TEXT + offcpu.program_text(frequency, unwinder.off_cpu_function) if off_cpu else BPF_TEXT
+    text = (BPF_TEXT + offcpu.program_text(frequency, unwinder.off_cpu_function, unwinder.off_cpu_extend)
+            if off_cpu else BPF_TEXT)
     return (text.replace("__SAMPLE_STRUCT__", SAMPLE_STRUCT).replace("__UNWINDER__", unwinder.program_text())
             .replace("__MAX_FRAMES__", str(MAX_FRAMES))
             .replace("__PAGES__", str(offcpu.ring_pages(pages) if off_cpu else pages))
@@ -204,11 +205,14 @@ def _compile(bcc: Any, text: str) -> Any:
             os.close(saved)
 
 
-def _load(bcc: Any, b: Any) -> None:
+def _load(bcc: Any, b: Any, extended: bool = False) -> None:
     """Load (verify) the sampling program now, with the start-up costs: the CFI unwinder's
-    loops take the verifier a second or more, which must not delay the first sample."""
+    loops take the verifier a second or more, which must not delay the first sample;
+    `extended`: the off-CPU extension's program too (`offcpu.attach_extension`)."""
     try:
         b.load_func(PROGRAM_NAME.encode(), bcc.BPF.PERF_EVENT)
+        if extended:
+            offcpu.attach_extension(b, bcc.BPF.TRACEPOINT)
     except Exception as e:
         raise CollectorError(f"the kernel refused the BPF program ({e}); "
                              "check that the kernel headers match the running kernel") from None
@@ -279,7 +283,7 @@ class BccCollector(Collector):
         began = time.monotonic()
         self._bpf = _compile(bcc, program_text(self.frequency, cpus, self.off_cpu, self.unwinder))
         try:
-            _load(bcc, self._bpf)
+            _load(bcc, self._bpf, self.off_cpu and self.unwinder.off_cpu_extend is not None)
             self.compile_seconds = time.monotonic() - began
             # bcc reads the kernel's symbol table (about 15 MB, 0.1 s of CPU) at its first
             # lookup: done here, with the start-up costs, rather than at the first kernel

@@ -23,9 +23,10 @@ pending records and the waits still going on (counted up to the stop) are read f
 thread.
 
 User stacks: with the CFI unwinder, its walk (`unwind/cfi.py`), which starts from the task's
-saved user registers and so works here as in the sampling program (the Python walk is left
-out: both in this program pass the verifier's million-instruction limit); with frame
-pointers, `bpf_get_stack`. The two programs share the CFI walk's per-CPU buffer safely:
+saved user registers and so works here as in the sampling program; with frame pointers,
+`bpf_get_stack`. An unwinder may extend them (`Unwinder.off_cpu_extend`: the Python frames)
+in a second program the first tail-calls (`offcpu_extended`), which then does the switch-in:
+both walks in one program pass the verifier's million-instruction limit. The two programs share the CFI walk's per-CPU buffer safely:
 sched_switch runs with interrupts off, and the kernel never nests tracing programs on a CPU.
 Measured on a ping-pong target switching about 500,000 times a second (`--off-cpu`, no frame
 pointers): the program takes 0.75 µs per switch with `bpf_get_stack`, 1.18 µs with the CFI
@@ -96,6 +97,7 @@ BPF_F_TABLE("hash", u32, struct offcpu_t, offcpu_starts, __ENTRIES__, BPF_F_NO_P
 BPF_ARRAY(offcpu_config, u64, 1);
 BPF_ARRAY(offcpu_lost, u64, 1);
 BPF_ARRAY(offcpu_blank, struct offcpu_t, 1);  /* all zeros: a new thread's first entry */
+BPF_PROG_ARRAY(offcpu_tail, 1);  /* the extension's program (`attach_extension`), if any */
 
 static __always_inline u32 offcpu_frames(s32 klen, s32 ulen) {
     u32 nk = klen > 0 ? ((u32)klen / 8) & 127 : 0;
@@ -112,6 +114,41 @@ static __always_inline void offcpu_send(struct offcpu_t *v) {
     if (samples.ringbuf_output(v, size, BPF_RB_NO_WAKEUP) != 0)
         offcpu_lost.increment(0);
     v->total = 0;
+}
+
+/* `next` is switched in: its wait (if it was switched out while recording) ends `now`. */
+static __always_inline int offcpu_switch_in(u32 next, u64 now) {
+    if (next == 0)
+        return 0;
+    struct offcpu_t *v = offcpu_starts.lookup(&next);
+    if (!v || !v->cur_ts)
+        return 0;
+    u64 began = v->cur_ts;
+    v->cur_ts = 0;
+    u32 n = offcpu_frames(v->cur_klen, v->cur_ulen);
+    int same = v->total && v->klen == v->cur_klen && v->ulen == v->cur_ulen;
+    for (u32 i = 0; same && i < 2 * MAX_FRAMES; i++) {
+        if (i >= n)
+            break;
+        if (v->ips[i] != v->cur_ips[i])
+            same = 0;
+    }
+    if (!same) {
+        if (v->total)
+            offcpu_send(v);
+        v->ts = began;
+        v->klen = v->cur_klen;
+        v->ulen = v->cur_ulen;
+        /* A helper, not a loop: clang would make the loop a memmove, which BPF has not. */
+        u32 bytes = n * 8;
+        if (bytes > sizeof(v->cur_ips))
+            bytes = sizeof(v->cur_ips);
+        bpf_probe_read_kernel(v->ips, bytes, v->cur_ips);
+    }
+    v->total += now - began;
+    if (v->total >= __FLUSH_NS__ || now - v->ts >= __FLUSH_NS__)
+        offcpu_send(v);
+    return 0;
 }
 
 TRACEPOINT_PROBE(sched, sched_switch) {
@@ -147,58 +184,55 @@ TRACEPOINT_PROBE(sched, sched_switch) {
                 s->cur_klen = k;
                 u32 nk = k > 0 ? ((u32)k / 8) & 127 : 0;
                 s->cur_ulen = __USER_STACK__;
+                __EXTEND_CALL__
             } else {
                 offcpu_lost.increment(0);
             }
         }
     }
-    u32 next = args->next_pid;
-    if (next == 0)
-        return 0;
-    struct offcpu_t *v = offcpu_starts.lookup(&next);
-    if (!v || !v->cur_ts)
-        return 0;
-    u64 began = v->cur_ts;
-    v->cur_ts = 0;
-    u32 n = offcpu_frames(v->cur_klen, v->cur_ulen);
-    int same = v->total && v->klen == v->cur_klen && v->ulen == v->cur_ulen;
-    for (u32 i = 0; same && i < 2 * MAX_FRAMES; i++) {
-        if (i >= n)
-            break;
-        if (v->ips[i] != v->cur_ips[i])
-            same = 0;
-    }
-    if (!same) {
-        if (v->total)
-            offcpu_send(v);
-        v->ts = began;
-        v->klen = v->cur_klen;
-        v->ulen = v->cur_ulen;
-        /* A helper, not a loop: clang would make the loop a memmove, which BPF has not. */
-        u32 bytes = n * 8;
-        if (bytes > sizeof(v->cur_ips))
-            bytes = sizeof(v->cur_ips);
-        bpf_probe_read_kernel(v->ips, bytes, v->cur_ips);
-    }
-    v->total += now - began;
-    if (v->total >= __FLUSH_NS__ || now - v->ts >= __FLUSH_NS__)
-        offcpu_send(v);
-    return 0;
+    return offcpu_switch_in(args->next_pid, now);
+}
+__EXTENSION__"""
+
+
+EXTENDED_PROGRAM = "offcpu_extended"
+"""The program the sched_switch program tail-calls when an unwinder extends off-CPU stacks."""
+
+EXTENSION_TEXT = r"""
+__EXTEND_FUNCTION__
+
+/* Tail-called by the sched_switch program once it wrote `prev`'s stacks (a program of its
+   own: both walks in one pass the verifier's limit): extends them, then switches `next` in. */
+int offcpu_extended(void *ctx) {
+    /* (not the parameter's type: bcc would define the struct a second time) */
+    struct tracepoint__sched__sched_switch *args = ctx;
+    u64 id = bpf_get_current_pid_tgid();
+    u32 prev = (u32)id;
+    struct offcpu_t *s = offcpu_starts.lookup(&prev);
+    if (s && s->cur_ts)
+        offcpu_extend(s, id >> 32);
+    return offcpu_switch_in(args->next_pid, bpf_ktime_get_ns());
 }
 """
 
 
-def program_text(frequency: int, unwind: str | None = None) -> str:
+def program_text(frequency: int, unwind: str | None = None, extend: str | None = None) -> str:
     """The off-CPU program, to append to the collector's BPF text (waits are sent in records
     of about one sampling period, 1/`frequency`). User stacks follow frame pointers
     (`bpf_get_stack`), or are written by the C function `unwind` of the collector's
     unwinder (`Unwinder.off_cpu_function`: CFI's, which starts from the task's saved
-    registers)."""
+    registers). `extend` (`Unwinder.off_cpu_extend`): C text defining
+    `static __always_inline void offcpu_extend(struct offcpu_t *s, u32 tgid)`, which may add
+    to a wait's user stack (`s->cur_ips`, `s->cur_ulen`) in a tail-called program (load it
+    with `attach_extension`)."""
     if unwind is None:
         user_stack = "bpf_get_stack(args, &s->cur_ips[nk], MAX_FRAMES * 8, BPF_F_USER_STACK)"
     else:
         user_stack = f"{unwind}(args, &s->cur_ips[nk])"
+    extension = "" if extend is None else EXTENSION_TEXT.replace("__EXTEND_FUNCTION__", extend)
+    call = "" if extend is None else "offcpu_tail.call(args, 0);  /* does the rest when it runs */"
     return (BPF_TEXT.replace("__ENTRIES__", str(ENTRIES)).replace("__KIND__", str(OFF_CPU_KIND))
+            .replace("__EXTENSION__", extension).replace("__EXTEND_CALL__", call)
             .replace("__USER_STACK__", user_stack)
             .replace("__EXIT_STATES__", hex(EXIT_STATES))
             .replace("__FLUSH_NS__", f"{max(1, 1_000_000_000 // frequency)}ULL"))
@@ -214,6 +248,12 @@ def split_record(rec: bytes) -> tuple[bytes, float]:
     seconds off CPU."""
     end = len(rec) - _DURATION.size
     return rec[_KEY_START:end], _DURATION.unpack_from(rec, end)[0] / 1e9
+
+
+def attach_extension(bpf: Any, tracepoint_type: int) -> None:
+    """Load the extension's program (`program_text`'s `extend`) into the tail-call slot."""
+    fn = bpf.load_func(EXTENDED_PROGRAM.encode(), tracepoint_type)
+    bpf[b"offcpu_tail"][ct.c_int(0)] = ct.c_int(fn.fd)
 
 
 def enable(bpf: Any, start_ns: int) -> None:

@@ -245,6 +245,51 @@ static __always_inline long unwind_user(void *ctx, u64 *ips) {
 """
 
 
+OFF_CPU_EXTEND = r"""
+/* Off CPU: the waiting thread's Python frames after the native user addresses of
+   `s->cur_ips`, with the on-CPU record's trailer (`unwind_user` above), so that user space
+   reads both alike. Runs in the tail-called `offcpu_extended` program. */
+static __always_inline void offcpu_extend(struct offcpu_t *s, u32 tgid) {
+    struct py_proc_t *p = py_procs.lookup(&tgid);
+    if (!p)
+        return;
+    u32 zero = 0;
+    struct py_stack_t *py = py_scratch.lookup(&zero);
+    if (!py)
+        return;
+    u32 status = 0;
+    u32 m = py_walk(p, s->tid, py, &status);
+    if (m > PY_MAX_FRAMES)
+        m = PY_MAX_FRAMES;
+    s32 klen = s->cur_klen, ulen = s->cur_ulen;
+    u32 nk = klen > 0 ? ((u32)klen / 8) & 127 : 0;
+    u32 native = ulen > 0 ? ((u32)ulen / 8) & 127 : 0;
+    if (native + m > MAX_FRAMES - 2)
+        native = MAX_FRAMES - 2 - m;
+#pragma clang loop unroll(disable)
+    for (u32 i = 0; i < PY_MAX_FRAMES; i++) {
+        if (i >= m)
+            break;
+        u32 at = nk + native + i;
+        asm volatile("" : "+r"(at));
+        if (at >= 2 * MAX_FRAMES)
+            break;
+        at &= 255;
+        if (at >= 2 * MAX_FRAMES)
+            break;
+        s->cur_ips[at] = py->words[i & (PY_MAX_FRAMES - 1)];
+    }
+    u32 end = nk + native + m;
+    asm volatile("" : "+r"(end));
+    end &= 255;
+    if (end >= 2 * MAX_FRAMES)
+        return;
+    s->cur_ips[end] = PY_MAGIC << 40 | (u64)status << 32 | (u64)native << 16 | m;
+    s->cur_ulen = (native + m + 1) * 8;
+}
+"""
+
+
 def fragment(native: str) -> str:
     """The C text of `unwind_user` with Python frames, around a native unwinder's text
     (whose `unwind_user` is renamed `native_unwind_user`)."""

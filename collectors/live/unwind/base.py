@@ -36,6 +36,10 @@ class Unwinder(ABC):
     task's saved user registers (`bpf_task_pt_regs`), not from the perf event's: the off-CPU
     `sched_switch` tracepoint calls it instead of `bpf_get_stack`, which only follows frame
     pointers. None: frame pointers there too."""
+    off_cpu_extend: str | None = None
+    """C text defining `offcpu_extend(struct offcpu_t *s, u32 tgid)`, which adds to an
+    off-CPU wait's user stack after it is unwound (see `offcpu.program_text`); the Python
+    frames. None: nothing added."""
 
     @abstractmethod
     def program_text(self) -> str:

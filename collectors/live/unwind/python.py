@@ -90,9 +90,10 @@ class PythonUnwinder(Unwinder):
     def __init__(self, native: Unwinder) -> None:
         self.native = native
         self.name = f"{native.name} + Python"
-        # Off CPU, the native frames alone: the Python walk after CFI's in the sched_switch
-        # program goes past the verifier's limit (a million instructions).
+        # Off CPU, the native walk in the sched_switch program and the Python walk in a
+        # program it tail-calls: both in one go past the verifier's limit (a million instructions).
         self.off_cpu_function = None if native.off_cpu_function is None else f"native_{native.off_cpu_function}"
+        self.off_cpu_extend = pybpf.OFF_CPU_EXTEND
         self._bpf: Any = None
         self._interpreters: dict[int, _Interpreter] = {}
         self._seen: dict[int, tuple[str, int] | None] = {}

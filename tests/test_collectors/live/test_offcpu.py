@@ -627,3 +627,71 @@ def test_off_cpu_stacks_without_frame_pointers_are_cut_with_frame_pointers(neste
     """The control: the same program with the frame-pointer unwinder, whose off-CPU stacks stop
     in libc (what the CFI unwinder fixes)."""
     assert _off_cpu_share_through_main(FramePointerUnwinder(), nested_nap) < 0.5
+
+
+PYTHON_WAITS = r'''
+import threading, time
+
+def compute(n):
+    return sum(i * i for i in range(n))
+
+def napper():
+    time.sleep(0.01)
+
+def outer():
+    while True:
+        compute(20000)
+        napper()
+
+def wait_for_work(event):
+    while True:
+        event.wait(0.05)
+
+threading.Thread(target=wait_for_work, args=(threading.Event(),), name="waiter", daemon=True).start()
+print("ready", flush=True)
+outer()
+'''
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("version", ["3.9", "3.13"])
+def test_python_frames_off_cpu(version: str, tmp_path: Path) -> None:
+    """Off CPU, a Python program's waits come with its Python frames too (the sched_switch
+    program tail-calls a second one for the Python walk): the main thread sleeps in
+    `outer` -> `napper`, marked `[GIL released]` above `time.sleep`'s C code, and the `waiter`
+    thread (named so) waits in `wait_for_work`. 3.9 and 3.13: both frame layouts."""
+    from tests.test_collectors.live.python_workloads import interpreters
+
+    require_bcc()
+    script = tmp_path / "waits.py"
+    script.write_text(PYTHON_WAITS)
+    proc = subprocess.Popen([interpreters()[version], str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        collector = BccCollector(Target.for_pid(proc.pid), 99, off_cpu=True)
+        collector.start()
+        group = collect(collector, 2.0)
+    finally:
+        proc.kill()
+        proc.wait()
+    off = {p.tid: p for p in group.profiles if p.time_kind == OFF_CPU}
+    main, others = off[proc.pid], [p for t, p in off.items() if t != proc.pid]
+
+    def shares(profile: Profile, path: tuple[str, ...]) -> float:
+        """Share of the profile's weight whose Python frames (and marks) start with `path`."""
+        total = hit = 0.0
+        for stack, w in profile.iter_samples():
+            names = tuple(group.frames[f].name for f in stack if group.frames[f].kind is FrameKind.INTERPRETER)
+            total += w
+            hit += w * (names[:len(path)] == path)
+        return hit / total if total else 0.0
+
+    assert shares(main, ("<module>", "outer", "napper", "[GIL released]")) >= 0.95, \
+        [(round(w, 3), [group.frames[f].name for f in s][-12:]) for s, w in main.iter_samples()][:5]
+    (waiter,) = [p for p in others if p.name.startswith("waiter (")]
+    assert waiter.total_weight() >= 1.0, waiter.total_weight()
+    # the thread's root frame differs by version (`Thread._bootstrap` / `_bootstrap`): look deeper
+    inner = [tuple(group.frames[f].name for f in s if group.frames[f].kind is FrameKind.INTERPRETER)
+             for s, _w in waiter.iter_samples()]
+    assert sum(1 for names in inner if "wait_for_work" in names and names[-1] == "[GIL released]") \
+        >= 0.95 * len(inner), inner[:5]
