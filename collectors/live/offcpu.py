@@ -26,11 +26,14 @@ User stacks: with the CFI unwinder, its walk (`unwind/cfi.py`), which starts fro
 saved user registers and so works here as in the sampling program; with frame pointers,
 `bpf_get_stack`. An unwinder may extend them (`Unwinder.off_cpu_extend`: the Python frames)
 in a second program the first tail-calls (`offcpu_extended`), which then does the switch-in:
-both walks in one program pass the verifier's million-instruction limit. The two programs share the CFI walk's per-CPU buffer safely:
-sched_switch runs with interrupts off, and the kernel never nests tracing programs on a CPU.
-Measured on a ping-pong target switching about 500,000 times a second (`--off-cpu`, no frame
-pointers): the program takes 0.75 µs per switch with `bpf_get_stack`, 1.18 µs with the CFI
-walk (shallow stacks; each frame more costs more); verifying it adds about 0.2 s at start.
+both walks in one program pass the verifier's million-instruction limit. The programs share
+the walks' per-CPU buffers with the sampling program safely: sched_switch runs with
+interrupts off, and the kernel never nests tracing programs on a CPU. Measured on a ping-
+pong target switching about 500,000 times a second (`--off-cpu`, no frame pointers): the
+program takes 0.75 µs per switch with `bpf_get_stack`, 1.18 µs with the CFI walk (shallow
+stacks; each frame more costs more); verifying it adds about 0.2 s at start. With the Python
+walk: 2.1-2.3 µs per switch with CFI alone, 2.7-3.1 µs with it (a 3.12 ping-pong, about
+200,000 switches a second).
 
 The program text is appended to the collector's (it uses its `config`, `targets` and
 `samples` maps and its `MAX_FRAMES`); bcc attaches the tracepoint when it loads it, and the
