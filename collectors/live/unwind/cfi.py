@@ -34,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,9 @@ MAX_MAPPINGS = 256
 """Executable file mappings per process followed with CFI (more: frame pointers)."""
 MAX_PROCESSES = 4096
 BUILD_TIMEOUT = 120.0
+"""Seconds one builder step (`BUILD_STEP` files) may take."""
+BUILD_STEP = 4
+"""Files built by one child process: tables are published after each step."""
 DEFAULT_CACHE_DIR = Path("/var/cache/bpfscope/cfi")
 CACHE_VERSION = b"bpfscope-cfi-1\n"
 
@@ -278,6 +282,7 @@ class CfiUnwinder(Unwinder):
         self._lock = threading.Condition()
         self._queue: queue.SimpleQueue[dict[_FileKey, int] | None] = queue.SimpleQueue()
         self._builder: threading.Thread | None = None
+        self._closed = threading.Event()
 
     def program_text(self) -> str:
         consts = {
@@ -385,6 +390,7 @@ class CfiUnwinder(Unwinder):
                     del self._processes[ct.c_uint32(pid)]
 
     def close(self) -> None:
+        self._closed.set()  # the builder stops after its current step
         with self._lock:
             self._rows = self._processes = self._counters = None
             self._seen.clear()
@@ -401,43 +407,63 @@ class CfiUnwinder(Unwinder):
             files = self._queue.get()
             if files is None:
                 return
+            if self._closed.is_set():  # sampling stopped: nothing more to build
+                for fd in files.values():
+                    os.close(fd)
+                continue
+            done: set[_FileKey] = set()
             try:
-                tables = self._build({key: (fd, []) for key, fd in files.items()})
+                for tables in self._build(files):
+                    self._publish(tables)
+                    done.update(tables)
+                    if self._closed.is_set():
+                        break
             except Exception:  # a bug of ours must not leave `ready` waiting
-                tables = {key: _NO_TABLE for key in files}
+                self._publish({key: _NO_TABLE for key in files if key not in done})
             finally:
                 for fd in files.values():
                     os.close(fd)
-            with self._lock:
-                self._tables.update(tables)
-                self._building.difference_update(files)
-                for pid, spans in list(self._spans.items()):  # (a full map drops entries)
-                    if not files.keys().isdisjoint(spans.values()):
-                        self._write_process(pid)
-                self._lock.notify_all()
 
-    def _build(self, pending: dict[_FileKey, tuple[int, list[tuple[int, int]]]]) -> dict[_FileKey, FileTable]:
-        results: dict[_FileKey, bytes | None] = {}
+    def _publish(self, tables: dict[_FileKey, FileTable]) -> None:
+        """Tables are in: point the processes that map their files at them."""
+        with self._lock:
+            self._tables.update(tables)
+            self._building.difference_update(tables)
+            for pid, spans in list(self._spans.items()):  # (a full map drops entries)
+                if not tables.keys().isdisjoint(spans.values()):
+                    self._write_process(pid)
+            self._lock.notify_all()
+
+    def _build(self, files: dict[_FileKey, int]) -> Iterator[dict[_FileKey, FileTable]]:
+        """The tables of `files`, in steps: those in the cache, then the others a few at a
+        time, smallest files first, each step in a child process of its own (its CPU limit
+        and timeout are per step): a process mapping fifty libraries (sampling every process,
+        a Python program with extension modules) gets its small files' tables in seconds,
+        not after the last one, and a slow file costs only its step."""
+        cached: dict[_FileKey, FileTable] = {}
         to_build: list[tuple[_FileKey, int]] = []
-        for key, (fd, _spans) in pending.items():
-            cached = self._cache_read(key)
-            if cached is not None:
-                results[key] = cached
+        for key, fd in files.items():
+            data = self._cache_read(key)
+            if data is not None:
+                cached[key] = self._load(data)
                 self.stats.cached += 1
             else:
                 to_build.append((key, fd))
-        if to_build:
+        if cached:
+            yield cached
+        to_build.sort(key=lambda item: item[0][3])  # by file size
+        for at in range(0, len(to_build), BUILD_STEP):
+            step = to_build[at:at + BUILD_STEP]
             began = time.monotonic()
-            results.update(_run_builder(to_build))
+            results = _run_builder(step)
             self.stats.seconds += time.monotonic() - began
-            for key, _fd in to_build:
+            out: dict[_FileKey, FileTable] = {}
+            for key, _fd in step:
                 data = results.get(key)
                 if data is not None:
                     self._cache_write(key, data)
-        out = {}
-        for key, data in results.items():
-            out[key] = self._load(data) if data is not None else _NO_TABLE
-        return out
+                out[key] = self._load(data) if data is not None else _NO_TABLE
+            yield out
 
     def _load(self, data: bytes) -> FileTable:
         """Put one built result's rows into the BPF array."""

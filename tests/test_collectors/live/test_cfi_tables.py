@@ -206,3 +206,31 @@ def test_a_file_that_is_not_elf_fails_cleanly(tmp_path: Path) -> None:
         assert cfi_build.build(fd)[:4] == cfi_build.RESULT.pack(1, 0, 0, 0)[:4]
     finally:
         os.close(fd)
+
+
+def test_tables_come_in_steps_smallest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files are built a few per child process, smallest first, and each step's tables are
+    in (processes pointed at them) before the next step is built: a process mapping many
+    libraries gets its small files' tables early, and a slow file costs only its step."""
+    from collectors.live.unwind import cfi
+
+    unwinder = cfi.CfiUnwinder(cache_dir=None)
+    steps: list[list[tuple[int, int, int, int]]] = []
+    tables_in: list[set[tuple[int, int, int, int]]] = []
+
+    def builder(files: list[tuple[tuple[int, int, int, int], int]]) -> dict[tuple[int, int, int, int], bytes | None]:
+        steps.append([key for key, _fd in files])
+        tables_in.append(set(unwinder._tables))  # what the builder thread published
+        return {key: None for key, _fd in files}
+
+    monkeypatch.setattr(cfi, "_run_builder", builder)
+    sizes = [50, 10, 40, 30, 20, 60]
+    files = {(1, i, 0, size): os.open("/dev/null", os.O_RDONLY) for i, size in enumerate(sizes)}
+    unwinder._building.update(files)  # as track() does
+    unwinder._queue.put(files)
+    unwinder._queue.put(None)  # then stop
+    unwinder._build_loop()  # the builder thread's loop, here on this thread
+    assert [key[3] for step in steps for key in step] == sorted(sizes)
+    assert [len(step) for step in steps] == [cfi.BUILD_STEP, len(sizes) - cfi.BUILD_STEP]
+    assert tables_in[1] == set(steps[0])
+    assert not unwinder._building and set(unwinder._tables) == set(files)
