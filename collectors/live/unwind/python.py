@@ -189,10 +189,8 @@ class PythonUnwinder(Unwinder):
         if interp is None:
             return None
         names = interp.names
-        if names is not None and tid in names and time.monotonic() - interp.names_read < NAMES_REFRESH:
-            return names[tid]
         now = time.monotonic()
-        if names is None or now - interp.names_read >= (NAMES_RETRY if tid not in names else NAMES_REFRESH):
+        if names is None or now - interp.names_read >= (NAMES_REFRESH if tid in names else NAMES_RETRY):
             names = interp.names = thread_names(interp.reader.memory, interp.proc)
             interp.names_read = now
         return names.get(tid)
