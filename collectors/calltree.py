@@ -341,6 +341,37 @@ class TimeOrderTree:
         tree.root._seed = self.root._as_seed()
         return tree
 
+    def detached(self, profile: Profile) -> TimeOrderTree:
+        """This tree over `profile`, a copy of its profile as it was laid out (`Profile.copy`),
+        sharing nothing that changes: the arrays are copied (this tree stays free to be
+        extended, which appends to them) and the children computed so far are copied as new
+        nodes, so what was expanded here is not computed again; the rest is computed from the
+        copy's own arrays on first use. Live sampling extends a tree on a worker thread and
+        hands the UI thread such a copy."""
+        n = self.root.last
+        if profile.sample_count != n:
+            raise ValueError(f"a copy of {n} samples was expected, not {profile.sample_count}")
+        tree = TimeOrderTree.__new__(TimeOrderTree)
+        tree._owns_layout = True
+        tree.stacks, tree.x0, tree.x1, tree.lcp = self.stacks[:n], self.x0[:n], self.x1[:n], self.lcp[:n]
+        tree.weights = profile.weights
+        tree.timed = self.timed
+        tree._profile = profile
+        tree._duration, tree._to_seconds = self._duration, self._to_seconds
+        tree._total, tree._idle = self._total, self._idle
+        tree._set_root()
+        todo = [(self.root, tree.root)]
+        while todo:
+            old, new = todo.pop()
+            kids = old._children
+            if kids is None:
+                continue  # computed from the copy's arrays if ever asked for (no seed: it is the worker's)
+            copies = [TimeNode(c.frame, c.depth, c.first, c.last, c.start, c.end, c.total, c.self_weight, new)
+                      for c in kids]
+            new._children = copies
+            todo.extend(zip(kids, copies, strict=True))
+        return tree
+
     def _extends(self, profile: Profile, n: int) -> bool:
         """Whether `profile` is this tree's profile with samples appended and the same axis."""
         if profile is not self._profile or profile.sample_count < n or (profile.times is not None) != self.timed:

@@ -106,3 +106,33 @@ def test_profile_keeps_unit_and_frame_location() -> None:
     assert Unit.MILLISECONDS.seconds_per_unit == 1e-3
     assert Unit.BYTES.seconds_per_unit is None
     assert isinstance(Profile("p", FrameTable()).unit, Unit)
+
+
+def test_a_group_copy_is_untouched_by_later_samples() -> None:
+    """`ProfileGroup.copy` (what live sampling hands the UI thread): the same samples, stacks,
+    frames and metadata, and nothing added to the original afterwards shows in the copy."""
+    group = ProfileGroup("g")
+    p = group.new_profile("t", Unit.SECONDS)
+    p.pid, p.tid, p.sample_period, p.time_kind = 1, 2, 0.01, "on-cpu"
+    f = group.frames.intern(Frame("f", "x.c"))
+    p.add_sample((f,), 1.0, 0.5)
+    copy = group.copy()
+    cp = copy.profiles[0]
+    assert (cp.name, cp.unit, cp.pid, cp.tid, cp.sample_period, cp.time_kind) == ("t", Unit.SECONDS, 1, 2, 0.01,
+                                                                                  "on-cpu")
+    assert cp.frames is copy.frames and list(copy.frames) == list(group.frames)
+    g = group.frames.intern(Frame("g", "x.c"))
+    p.add_sample((f, g), 2.0, 0.6)
+    p.name = "renamed"
+    group.new_profile("late")
+    assert (len(copy.frames), len(copy.profiles), cp.name) == (1, 1, "t")
+    assert (cp.sample_count, list(cp.weights), list(cp.times or []), cp.stacks.stacks) == (1, [1.0], [0.5], [(f,)])
+    assert cp.stacks.find((f, g)) is None and copy.frames.find(Frame("g", "x.c")) is None
+
+
+def test_a_profile_repr_does_not_list_its_samples() -> None:
+    """Textual names a worker after its arguments' repr: a profile's stays short however big it is."""
+    p = Profile("big", FrameTable())
+    for i in range(10_000):
+        p.add_sample((0,), 1.0, float(i))
+    assert repr(p) == "Profile('big', 10000 samples, 1 stacks)"

@@ -303,3 +303,46 @@ def test_session_filtered_views_are_built_in_full(monkeypatch: pytest.MonkeyPatc
     tree = session.current.time_order
     assert begins == [0]
     assert_same(tree, TimeOrderTree(session.current.profile))
+
+
+def test_a_detached_tree_is_the_same_tree_sharing_nothing_that_grows() -> None:
+    """`detached` (the copy live sampling hands the UI thread): the same layout and nodes over the
+    profile's copy, the children computed so far kept, and extending the original afterwards
+    (which appends to its arrays) leaves the copy as it was."""
+    p = new_profile(Unit.NONE, PERIOD)
+    samples = random_samples(random.Random(11), 200, timed=True)
+    for stack, w, t in samples[:120]:
+        p.add_sample(stack, w, t)
+    tree = TimeOrderTree(p)
+    expand_some(tree, random.Random(3))
+    expanded = computed(tree)
+    copy = tree.detached(p.copy())
+    assert computed(copy) == expanded > 1, "what was expanded comes along"
+    assert_same(copy, TimeOrderTree(p))
+    for stack, w, t in samples[120:]:
+        p.add_sample(stack, w, t)
+    grown = tree.extended(p)
+    assert grown.stacks is tree.stacks, "the original's arrays were taken over and grew"
+    assert len(copy.stacks) == len(copy.x0) == len(copy.lcp) == 120
+    assert copy.root.last == 120 and outline(copy) == outline(TimeOrderTree(copy._profile))
+
+
+def computed(tree: TimeOrderTree) -> int:
+    """How many nodes have their children computed (without computing any)."""
+    count, todo = 0, [tree.root]
+    while todo:
+        node = todo.pop()
+        if node._children is not None:
+            count += 1
+            todo.extend(node._children)
+    return count
+
+
+def test_a_detached_tree_wants_a_copy_of_as_many_samples() -> None:
+    """A copy with another number of samples is not a copy of the laid out profile."""
+    p = new_profile(Unit.NONE, PERIOD)
+    p.add_sample((1,), 1.0, 0.0)
+    tree = TimeOrderTree(p)
+    p.add_sample((1,), 1.0, 0.01)
+    with pytest.raises(ValueError, match="a copy of 1 samples"):
+        tree.detached(p.copy())
