@@ -5,7 +5,8 @@ recursion flattened or not) and the trees derived from it. Each feature's action
 handlers and helpers are a mixin in its own module: `tui.status_control` (the header
 and details lines), `tui.search_control` (search), `tui.filters_control` (filters, time
 range, inversion, time kind), `tui.compare` (the comparison with a baseline),
-`tui.live_control` (live sampling), `tui.files_control` (export, open); `tui.app_help`
+`tui.live_control` (live sampling), `tui.files_control` (export, open), `tui.panes_control`
+(loading what each pane draws); `tui.app_help`
 makes the command palette's entries and the help's key tables. The global keys are
 declared in `tui.keys` (one `GlobalKey` per action: its binding, when it may act, its
 palette entry and help row); `?` lists them.
@@ -18,7 +19,6 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import ClassVar
 
-from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.driver import Driver
@@ -27,8 +27,7 @@ from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 from textual.widgets import ContentSwitcher, Footer, Static
 
-from collectors.calltree import cached_stack_index, stack_index
-from collectors.diff import FunctionShares, LiveBaseline, NodeShares, PathDiff
+from collectors.diff import FunctionShares, NodeShares, PathDiff
 from collectors.live.base import Target
 from collectors.profile import Profile, ProfileGroup
 from collectors.safe_text import printable
@@ -41,14 +40,16 @@ from tui.filters_control import FiltersMixin
 from tui.gc_tuning import settle_gc, tune_gc
 from tui.keys import GLOBAL_KEYS, GlobalKey, is_available, key_bindings
 from tui.live import LiveOptions, LiveRun
-from tui.live_control import LIVE_TICK, LiveControlMixin
+from tui.live_aggregate import LiveAggregator, LiveMark, LiveRequest, PreparedPane
+from tui.live_control import LIVE_TICK, SYNC_LIVE_SAMPLES, LiveControlMixin
+from tui.panes_control import SYNC_TOTALS_STACKS, PanesMixin
 from tui.screens.help import HelpScreen
 from tui.screens.process_picker import ProcessLister, ProcessPicker, list_processes
 from tui.screens.thread_picker import ThreadPicker
 from tui.search_control import SearchMixin
 from tui.session import MERGED, Session
 from tui.status_control import StatusMixin
-from tui.views import FlameNode, PathMap, grouped_model, time_order_model, without_repeats
+from tui.views import FlameNode, PathMap, without_repeats
 from tui.widgets.density import DensityStrip
 from tui.widgets.flame_graph import FlameGraph
 from tui.widgets.live_status import LiveStatus
@@ -60,18 +61,16 @@ from tui.widgets.status import DetailsLine, ProfileHeader
 __all__ = ["DIFF_SCALE", "PALETTE_COMMANDS", "BpfscopeApp", "run_app", "run_live"]
 
 PANES = ("time-order", "left-heavy", "sandwich")
-SYNC_TOTALS_STACKS = 20_000
-"""Up to this many unique stacks, function totals are computed before the first screen;
-above it, on a worker thread after it (0.3 s for 100k stacks)."""
 
 
 class BpfscopeApp(
-    StatusMixin, SearchMixin, FiltersMixin, ComparisonMixin, LiveControlMixin, FilesMixin, App[None]
+    StatusMixin, SearchMixin, FiltersMixin, ComparisonMixin, LiveControlMixin, FilesMixin, PanesMixin, App[None]
 ):
     """bpfscope's TUI over a loaded `ProfileGroup` (tests build one in code).
 
     The features live in the mixins (`tui.status_control`, `tui.search_control`,
-    `tui.filters_control`, `tui.compare`, `tui.live_control`, `tui.files_control`); this
+    `tui.filters_control`, `tui.compare`, `tui.live_control`, `tui.files_control`,
+    `tui.panes_control`); this
     class composes the panes, loads them and routes the keys (declared in `tui.keys`)."""
 
     TITLE = "bpfscope"
@@ -95,7 +94,7 @@ class BpfscopeApp(
         with `baseline`, coloured by the change from it (`bpfscope diff BASE NEW`)."""
         super().__init__()
         self.baseline_group = baseline
-        self.live_baseline: LiveBaseline | None = None
+        self.live_baseline: LiveMark | None = None
         self.comparing = baseline is not None
         """The panes show the change from the baseline (colours, Sandwich columns)."""
         self._all_samples: Session | None = None
@@ -113,11 +112,22 @@ class BpfscopeApp(
         self.live_options = live
         self.process_lister = process_lister
         self.live: LiveRun | None = None
+        self.aggregator: LiveAggregator | None = None
+        """Live: the run's worker side (`tui.live_aggregate`): the only one to touch its profiles."""
+        self._live_job: LiveRequest | None = None
+        """Live: the update being built on a worker (one at a time)."""
+        self._live_samples = 0
+        """Live: the samples of the last update (above `sync_live_samples`, updates go to a worker)."""
+        self.sync_live_samples = SYNC_LIVE_SAMPLES
+        self._live_dirty = self._live_again = self._mark_wanted = False
+        """Live: the next update must build even without new samples; one was asked for during
+        a build; `b` asks for a mark."""
+        self._prepared: PreparedPane | None = None
+        """Live: the shown pane's model as the last update laid it out."""
         self.starting: Target | None = None
         self.matches: frozenset[int] | None = None
         self.search_error: str | None = None
         self._loaded: set[str] = set()
-        self._view_stale = False
         self._next_rebuild = 0.0
         self._ended_noted = False
         self._hint_noted = False
@@ -129,7 +139,7 @@ class BpfscopeApp(
         self.start_error: str | None = None
         """Why the target given on the command line could not be sampled (the app then exits 2)."""
         self.rebuild_seconds = 0.0
-        """How long the last live pane rebuild took (the benchmark reads it)."""
+        """How long the last live update took the UI thread (its swap-in; built there: all of it)."""
         self.sync_view_stacks = SYNC_TOTALS_STACKS
         """Above this many unique stacks, a filter, range or time kind change is derived on a
         worker (a transform of 100k stacks takes about 0.2 s)."""
@@ -212,87 +222,6 @@ class BpfscopeApp(
         if self.active_pane == "left-heavy":
             return self.left_heavy
         return None
-
-    # --- loading -----------------------------------------------------------------------
-
-    def _load_profile(self) -> None:
-        """(Re)build the panes for the session's current profile; panes not shown wait."""
-        self._loaded.clear()
-        derived = self.session.current
-        if self.live is not None:
-            pass  # rebuilt at every update: only for the Sandwich, when it is shown
-        elif len(derived.profile.stacks) <= SYNC_TOTALS_STACKS:
-            _ = derived.totals
-        else:
-            self._compute_totals()
-        self._ensure_loaded(self.active_pane)
-        self._apply_search()
-        self._refresh_status()
-
-    def _ensure_loaded(self, pane: str) -> None:
-        if pane in self._loaded:
-            return
-        self._loaded.add(pane)
-        derived = self.session.current
-        frames = self.session.group.frames
-        if pane in ("left-heavy", "time-order"):
-            graph = self.left_heavy if pane == "left-heavy" else self.time_order
-            tree: object
-            if pane == "left-heavy":
-                tree = flame = self.session.flame_tree
-                model = grouped_model(flame)
-            else:
-                tree = timeline = derived.time_order
-                model = time_order_model(timeline)
-            if self.live is None and self._shown_trees.get(pane) is tree:
-                if pane == "time-order":
-                    self._show_range()
-                return  # e.g. only the time range changed: Time Order keeps its zoom
-            self._shown_trees[pane] = tree
-            range_before = graph.time_range
-            carried = self._carry_places.pop(pane, None)
-            if self.live is not None or carried is not None:
-                # live, or recursion flattened: keep the selection and zoom by frame path
-                graph.update_model(model, frames, carried)
-            else:
-                graph.set_model(model, frames, keep_range=True)
-            if graph.time_range != range_before:  # clipped to the new model: not the user's doing
-                self._range_echoes.append(graph.time_range)
-            self._color_graph(pane, graph)
-            if pane == "time-order":
-                self._show_range()
-                self._feed_density(model)
-        else:
-            self.sandwich.set_data(derived.totals, frames, self.session.format, derived.sandwich,
-                                   self._compared_shares())
-            self._index_stacks(derived)
-
-    @work(thread=True, exclusive=True, group="totals")
-    def _compute_totals(self) -> None:
-        derived = self.session.current
-        _ = derived.totals
-        self.call_from_thread(self._totals_ready, derived)
-
-    def _totals_ready(self, derived: object) -> None:
-        if derived is self.session.current:
-            self._apply_search()
-            self._refresh_status()
-
-    def _index_stacks(self, derived: Derived) -> None:
-        """The Sandwich's stack index (a sandwich then reads only the stacks through its
-        function): at once for a small profile, else on a worker (until it is ready, a
-        sandwich scans every stack, as before)."""
-        weights = derived.stack_weights  # on this thread: the index is valid for this very dict
-        if cached_stack_index(derived.profile, weights) is not None:
-            return
-        if self.live is None and len(weights) <= SYNC_TOTALS_STACKS:
-            stack_index(derived.profile, weights)
-        else:
-            self._build_stack_index(derived.profile, weights)
-
-    @work(thread=True, exclusive=True, group="stack-index")
-    def _build_stack_index(self, profile: Profile, weights: dict[int, float]) -> None:
-        stack_index(profile, weights)
 
     # --- messages ----------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """What the app's mixins may use of the app: its state and the methods they call on each other.
 
 `BpfscopeApp` is put together from mixins (`tui.status_control`, `tui.search_control`,
-`tui.filters_control`, `tui.compare`, `tui.live_control`, `tui.files_control`), each
+`tui.filters_control`, `tui.compare`, `tui.live_control`, `tui.files_control`,
+`tui.panes_control`), each
 one feature's actions, handlers and helpers. They share the app's state, so for the
 type checker each mixin derives from `AppHost`, which declares that state and the
 methods one part calls on another; at run time a mixin derives from `object` and this
@@ -18,14 +19,15 @@ from collections.abc import Callable
 from textual.app import App
 from textual.reactive import var
 
-from collectors.diff import FunctionShares, LiveBaseline, NodeShares, PathDiff, ShareChange
+from collectors.diff import FunctionShares, NodeShares, PathDiff, ShareChange
 from collectors.live.base import Target
 from collectors.profile import Profile, ProfileGroup
 from tui.derived import Derived
 from tui.live import LiveOptions, LiveRun
+from tui.live_aggregate import LiveAggregator, LiveMark, LiveRequest, PreparedPane
 from tui.screens.process_picker import ProcessLister
 from tui.session import Session
-from tui.views import FlameNode
+from tui.views import FlameModel, FlameNode, PathMap
 from tui.widgets.flame_graph import FlameGraph
 from tui.widgets.sandwich import SandwichView
 from tui.widgets.search_bar import SearchBar
@@ -40,7 +42,7 @@ class AppHost(App[None]):
 
     # The state, set in `BpfscopeApp.__init__` (documented there).
     baseline_group: ProfileGroup | None
-    live_baseline: LiveBaseline | None
+    live_baseline: LiveMark | None
     comparing: bool
     _all_samples: Session | None
     _base_profile: Profile | None
@@ -52,11 +54,18 @@ class AppHost(App[None]):
     live_options: LiveOptions | None
     process_lister: ProcessLister
     live: LiveRun | None
+    aggregator: LiveAggregator | None
+    _live_job: LiveRequest | None
+    _live_samples: int
+    sync_live_samples: int
+    _live_dirty: bool
+    _live_again: bool
+    _mark_wanted: bool
+    _prepared: PreparedPane | None
     starting: Target | None
     matches: frozenset[int] | None
     search_error: str | None
     _loaded: set[str]
-    _view_stale: bool
     _next_rebuild: float
     _ended_noted: bool
     _hint_noted: bool
@@ -65,6 +74,7 @@ class AppHost(App[None]):
     rebuild_seconds: float
     sync_view_stacks: int
     _shown_trees: dict[str, object]
+    _carry_places: dict[str, PathMap]
     _range_echoes: list[tuple[float, float] | None]
     _density_timed: bool
 
@@ -132,3 +142,31 @@ class AppHost(App[None]):
 
     @abstractmethod
     def _comparison_changed(self) -> None: ...
+
+    @abstractmethod
+    def _show_since_baseline(self) -> None: ...
+
+    @abstractmethod
+    def _compared_shares(self) -> FunctionShares | None: ...
+
+    @abstractmethod
+    def _color_graph(self, pane: str, graph: FlameGraph) -> None: ...
+
+    @abstractmethod
+    def _show_range(self) -> None: ...
+
+    @abstractmethod
+    def _feed_density(self, model: FlameModel) -> None: ...
+
+    @property
+    @abstractmethod
+    def live_on_worker(self) -> bool: ...
+
+    @abstractmethod
+    def refresh_live_view(self, force: bool = False) -> None: ...
+
+    @abstractmethod
+    def _live_deferred(self, pane: str) -> bool: ...
+
+    @abstractmethod
+    def _live_view_changed(self) -> None: ...

@@ -25,7 +25,7 @@ from textual import work
 from textual.widgets import Static
 
 from collectors.calltree import flatten_recursion
-from collectors.diff import FunctionShares, LiveBaseline, NodeShares, PathDiff, ShareChange, profiles_shares
+from collectors.diff import FunctionShares, NodeShares, PathDiff, ShareChange, profiles_shares
 from collectors.profile import Profile, merge_profiles
 from collectors.safe_text import printable
 from tui.chips import Chip, apply_chips
@@ -84,6 +84,8 @@ class ComparisonMixin(_Host):
         if base is None:
             return None
         s = self.session
+        if self.live_on_worker:
+            return None  # built with each live update (`tui.live_aggregate`): uncoloured until one lands
         if self.live is None and len(base.stacks) + len(derived.profile.stacks) > self.sync_compare_stacks:
             job = self._comparing_for
             if job is None or job[0] is not derived or job[1] is not base:
@@ -210,7 +212,10 @@ class ComparisonMixin(_Host):
         """Comparing turned on or off, or the baseline moved: every pane again."""
         self._comparison = self._comparing_for = None
         self._node_shares.clear()
-        self._load_profile()
+        if self.live is not None:
+            self._live_view_changed()  # built with the comparison, as any live update
+        else:
+            self._load_profile()
         for pane in ("left-heavy", "time-order"):
             # An unchanged tree is not set again when its pane is shown: colour it here.
             graph = self.left_heavy if pane == "left-heavy" else self.time_order
@@ -219,18 +224,12 @@ class ComparisonMixin(_Host):
         self.refresh_bindings()
 
     def action_mark_baseline(self) -> None:
-        run = self.live
-        if run is None:
+        """Live: the samples so far (those the collector holds included) become the baseline;
+        the mark is made by the next update (at once while the profile is small)."""
+        if self.live is None:
             return
-        if run.pump():  # the mark is "now": what the collector has gathered counts as before
-            self._view_stale = True
-        self.live_baseline = LiveBaseline(run.merged)
-        if self.comparing:
-            self._show_since_baseline()
-        else:
-            self.refresh_bindings()
-        self.notify(f"baseline marked at {self.live_baseline.mark} samples; B shows the difference since",
-                    markup=False)
+        self._mark_wanted = True
+        self.refresh_live_view(force=True)
 
     def action_toggle_comparison(self) -> None:
         if self.live is None:
@@ -244,26 +243,26 @@ class ComparisonMixin(_Host):
         self.comparing = not self.comparing
         if self.comparing:
             self._show_since_baseline()
-            return
-        every = self._all_samples
-        self._all_samples = None
-        if every is not None:
-            every.flattened, every.inverted = self.session.flattened, self.session.inverted
-            every.invalidate()
-            self.session = every
+        else:
+            every = self._all_samples
+            self._all_samples = None
+            if every is not None:
+                every.flattened, every.inverted = self.session.flattened, self.session.inverted
+                self.session = every
         self._comparison_changed()
 
     def _show_since_baseline(self) -> None:
-        """Live: the panes show the samples since the mark, coloured against those before it."""
-        run, mark = self.live, self.live_baseline
-        if run is None or mark is None:
+        """Live: the panes show the samples since the mark, coloured against those before it
+        (over the last update's copies until the next one lands)."""
+        mark = self.live_baseline
+        if self.live is None or mark is None:
             return
-        mark.sync()
+        shown = self.session
         if self._all_samples is None:
-            self._all_samples = self.session
-        since = Session(run.group, merged=mark.after)
+            self._all_samples = shown
+        since = Session(shown.group, merged=mark.after)
         # The filters and toggles carry over; a time range does not (the timeline starts at the mark).
-        since.flattened, since.inverted = self.session.flattened, self.session.inverted
-        since.view = ViewState(chips=self.session.view.chips)
+        since.flattened, since.inverted = shown.flattened, shown.inverted
+        since.view = ViewState(chips=shown.view.chips)
+        since.show_meanwhile(shown.current)
         self.session = since
-        self._comparison_changed()

@@ -13,7 +13,6 @@ from collectors.calltree import (
     Sandwich,
     TimeOrderTree,
     function_totals,
-    left_heavy,
     sandwich,
 )
 from collectors.profile import Profile
@@ -58,6 +57,21 @@ class Derived:
             memo = self._total = (n, last, self.profile.total_weight())
         return memo[2]
 
+    def seed(self, stack_weights: dict[int, float] | None = None, time_order: TimeOrderTree | None = None) -> None:
+        """Start from parts built elsewhere (live: on the worker, from the running sums and
+        the grown Time Order tree): the weight per stack of this very profile, its Time Order tree."""
+        if stack_weights is not None:
+            self._stack_weights = stack_weights
+        if time_order is not None:
+            self._time_order = time_order
+
+    @property
+    def time_order_ready(self) -> bool:
+        """Whether the Time Order tree this view shows is built (a sliced view: its timeline's)."""
+        if self.timeline is not None:
+            return self.timeline.time_order_ready
+        return self._time_order is not None
+
     @property
     def stack_weights(self) -> dict[int, float]:
         """Weight per stack id, summed once for every tree and sandwich of this profile."""
@@ -68,7 +82,9 @@ class Derived:
     @property
     def left_heavy(self) -> GroupedTree:
         if self._left_heavy is None:
-            self._left_heavy = left_heavy(self.profile)
+            # `left_heavy(profile)`, from the weights already summed (live: kept up to date).
+            stacks = self.profile.stacks.stacks
+            self._left_heavy = GroupedTree([(stacks[sid], w) for sid, w in self.stack_weights.items()])
         return self._left_heavy
 
     @property
@@ -94,8 +110,7 @@ class Derived:
     @property
     def totals(self) -> FunctionTotals:
         if self._totals is None:
-            profile = self.profile
-            self._totals = function_totals(profile.stacks.stacks, profile.stack_weights(), self.total_weight)
+            self._totals = function_totals(self.profile.stacks.stacks, self.stack_weights, self.total_weight)
         return self._totals
 
     def sandwich(self, frame: int) -> Sandwich:

@@ -33,7 +33,9 @@ class FilesMixin(_Host):
     """Export (`e`) and open (`o`): the dialogs, the worker and the swap of the shown profile."""
 
     def action_export(self) -> None:
-        group = self.session.group
+        # Live: every sample so far, even paused (a copy: sampling goes on meanwhile).
+        group = self.aggregator.group_now() if self.live is not None and self.aggregator is not None \
+            else self.session.group
 
         def save(path: str, fmt: str) -> object:
             # The file names itself: opened again, its header shows this name, not the old one.
@@ -70,7 +72,8 @@ class FilesMixin(_Host):
         if self.live is not None and not self.live.ended:
             self.notify("stop sampling (x) before opening a file", severity="warning", markup=False)
             return
-        self.live = None
+        self.live = self.aggregator = None
+        self._live_samples, self._prepared = 0, None
         self.query_one(LiveStatus).remove_class("-live")  # a file: no live status line
         self.has_profile = True
         self.baseline_group = self._base_profile = self._base_shares = None

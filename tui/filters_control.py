@@ -35,9 +35,12 @@ class FiltersMixin(_Host):
     def _view_changed(self) -> None:
         """Chips, range, profile, kind or inversion changed: rebuild the panes, deriving the
         new view on a worker when the profile is big (see `sync_view_stacks`)."""
+        if self.live is not None:
+            self._live_view_changed()
+            return
         s = self.session
         big = len(s.base_profile().stacks) > self.sync_view_stacks
-        if self.live is None and big and not s.is_ready():
+        if big and not s.is_ready():
             s.pending = True
             self._refresh_status()  # the chips show at once; the panes follow when ready
             self._derive_view(s.key, s.inverted, self.active_pane == "time-order")
@@ -115,7 +118,10 @@ class FiltersMixin(_Host):
         if self._density_timed:
             profile = (self.session.current.timeline or self.session.current).profile
             origin = profile.times[0] if profile.times else None
-            strip.set_series(self.session.thread_series(), model.start, model.end, origin=origin)
+            series = self.session.thread_series()
+            prepared = self._prepared  # live: indexed on the worker, if for these very rows
+            indexes = prepared.density if prepared is not None and prepared.series is series else None
+            strip.set_series(series, model.start, model.end, origin=origin, indexes=indexes)
             view = self.time_order.view
             if view is not None:
                 strip.set_view(view.start, view.end)

@@ -1,10 +1,12 @@
 """Live mode without Textual: a running collector's batches applied to a profile group.
 
-The app owns one `LiveRun` per target. On each tick (UI thread) `pump()` drains the
-collector and applies everything queued with a `ProfileBuilder` (one profile per thread)
-and appends the same samples, in time order, to `merged`, the "all threads" profile the
-view opens on: kept incrementally, so a tick costs the new samples only. `status_text`
-says what the status line shows.
+The app owns one `LiveRun` per target, through a `tui.live_aggregate.LiveAggregator`, the
+only one to call `pump()` (on a worker thread): it drains the collector and applies
+everything queued with a `ProfileBuilder` (one profile per thread) and appends the same
+samples, in time order, to `merged`, the "all threads" profile the view opens on: kept
+incrementally, so an update costs the new samples only. The UI thread reads the collector
+(its state and counts, which are safe to read from any thread) and `stopped`, never the
+profiles. `status_text` says what the status line shows.
 """
 
 from __future__ import annotations
@@ -148,10 +150,14 @@ class LiveRun:
         self._last_time = last
         return len(rows)
 
-    def stop(self) -> None:
-        """Stop collecting (kernel resources released) and keep the last samples."""
+    def stop_collector(self) -> None:
+        """Stop collecting (kernel resources released); the last batches wait for `pump`."""
         self.stopped = self.released = True
         self.collector.stop()
+
+    def stop(self) -> None:
+        """Stop collecting (kernel resources released) and keep the last samples."""
+        self.stop_collector()
         self.pump()
 
     def state(self, paused: bool) -> str:

@@ -1,10 +1,12 @@
 """Live sampling: starting a collector, applying its samples, pausing and stopping.
 
 A mixin of `BpfscopeApp` (see `tui.app_host`): a collector starts on a worker (bcc
-compiles for seconds), `live_tick` applies what it gathered at most `1 / LIVE_TICK`
-times a second and rebuilds the shown pane unless paused or too soon after a slow
-rebuild, and signals, `x` and quitting stop it so kernel resources are released. Kept
-apart from the app, which only routes.
+compiles for seconds); `live_tick` asks its `tui.live_aggregate.LiveAggregator` at most
+`1 / LIVE_TICK` times a second to apply what it gathered and rebuild the shown pane
+(paused: only to apply it), on a worker once the profile outgrows `sync_live_samples`, and
+swaps the finished result in (`_live_landed`): what the UI thread does per update no
+longer grows with the profile. Signals, `x` and quitting stop the collector so kernel
+resources are released. Kept apart from the app, which only routes.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from textual import work
 from collectors.live.base import Collector, CollectorError, Target
 from collectors.safe_text import printable
 from tui.live import LiveRun, plain_failure, status_text
+from tui.live_aggregate import FLAME_PANES, LiveAggregator, LiveRequest, LiveUpdate
 from tui.screens.process_picker import ProcessPicker
-from tui.session import Session
 from tui.widgets.live_status import LiveStatus
 
 if TYPE_CHECKING:
@@ -31,8 +33,11 @@ else:
 LIVE_TICK = 0.25
 """Seconds between live updates (batches applied, panes rebuilt): at most 4 a second."""
 LIVE_BUSY_FACTOR = 4.0
-"""A pane rebuild that took T seconds waits 4 T before the next, so a big profile keeps
-the UI thread at most ~20 % busy with rebuilding and keys stay fast."""
+"""An update whose swap-in took T seconds of the UI thread waits 4 T before the next; one that
+took W seconds on the worker waits W (the worker holds the GIL meanwhile, which slows keys)."""
+SYNC_LIVE_SAMPLES = 5_000
+"""Up to this many samples, live updates are built on the UI thread (a few ms: less than the
+thread hand-offs would cost); above, on a worker."""
 LIVE_SANDWICH_TICK = 1.0
 """The Sandwich refills a table (its drawing is not in the measured rebuild time): at most once a second."""
 LIVE_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
@@ -89,15 +94,17 @@ class LiveControlMixin(_Host):
         options = self.live_options
         log = options.output_log if options is not None and collector.target.command else None
         run = self.live = LiveRun(collector, note, log)
+        aggregator = self.aggregator = LiveAggregator(run)
         self.has_profile = True
         self.paused = False
         self._ended_noted = self._hint_noted = False
-        self.session = Session(run.group, merged=run.merged)
+        self.session = aggregator.first_session()
         self.live_baseline, self.comparing, self._all_samples, self._comparison = None, False, None, None
+        self._live_job, self._live_samples, self._prepared = None, 0, None
+        self._live_dirty, self._live_again, self._mark_wanted = True, False, False
         for graph in (self.left_heavy, self.time_order):
             graph.set_model(None, None)
         self._load_profile()
-        self._view_stale = True
         self._next_rebuild = 0.0
         if isinstance(self.screen, ProcessPicker):
             self.pop_screen()
@@ -123,14 +130,14 @@ class LiveControlMixin(_Host):
                     severity="error", timeout=20, markup=False)
 
     def live_tick(self) -> None:
-        """Apply what the collector gathered; rebuild the shown pane unless paused or too soon."""
+        """Note the end of sampling and the hints; apply what the collector gathered and
+        rebuild the shown pane when due (paused: only apply it)."""
         run = self.live
         if run is None or self._quitting or self._exit or not self.is_running:
             return  # exiting: the widgets may already be gone; quitting stops the collector
-        if run.pump():
-            self._view_stale = True
         if run.ended and not self._ended_noted:
-            self._ended_noted = self._view_stale = True
+            self._ended_noted = True
+            self._live_dirty = True  # the last samples, whatever the pause
             if not run.stopped:
                 self.notify(run.state(False), markup=False)
             self.refresh_bindings()
@@ -141,27 +148,141 @@ class LiveControlMixin(_Host):
             self.notify(f"{share:.0%} of the user stacks stop early (no frame pointers?): rebuild with "
                         "-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer to see whole stacks",
                         title="hint", severity="warning", timeout=20, markup=False)
-        if self._view_stale and not self.paused and self._clock() >= self._next_rebuild:
-            self.rebuild_live_view()
+        if self._live_job is None and (self.paused or self._clock() >= self._next_rebuild):
+            self.refresh_live_view()
         self._update_live_status()
 
-    def rebuild_live_view(self) -> None:
-        """Rebuild the shown pane from the grown profile, keeping selection and zoom (the
-        other panes catch up when shown); a slow rebuild spaces out the next ones."""
-        start = time.perf_counter()
-        self._view_stale = False
-        if self.comparing and self.live_baseline is not None:
-            self.live_baseline.sync()
-        self.session.invalidate()
+    @property
+    def live_on_worker(self) -> bool:
+        """Live updates are built on a worker: the profile outgrew `sync_live_samples` (or will
+        with what the collector has gathered: its count is safe to read from any thread)."""
+        run = self.live
+        return run is not None and max(self._live_samples, run.collector.stats.samples) > self.sync_live_samples
+
+    def refresh_live_view(self, force: bool = False) -> None:
+        """Apply the samples gathered so far and rebuild the shown pane from them, keeping the
+        selection and zoom (`force`: even without new samples: the view changed): at once
+        while the profile is small, else on a worker, the panes keeping what they show until
+        it lands (`_live_landed`). One build at a time: asked during one, it follows it."""
+        aggregator = self.aggregator
+        if aggregator is None:
+            return
+        self._live_dirty = self._live_dirty or force
+        if self._live_job is not None:
+            self._live_again = True
+            return
+        request = self._live_request()
+        if not self.live_on_worker:
+            self._live_landed(aggregator, aggregator.update(request), False)
+            return
+        self._live_job = request
+        self._aggregate(aggregator, request)
+
+    def _live_request(self) -> LiveRequest:
+        mark, self._mark_wanted = self._mark_wanted, False
+        if self.paused:
+            return LiveRequest(None, mark=mark)
+        force, self._live_dirty = self._live_dirty, False
+        s, pane = self.session, self.active_pane
+        state = None
+        if pane in FLAME_PANES:
+            graph = self.left_heavy if pane == "left-heavy" else self.time_order
+            state = graph.pane_state(self._carry_places.get(pane))
+        frame = self.sandwich.frame if pane == "sandwich" else None
+        return LiveRequest(s.key, pane, s.inverted, self.comparing, mark, state, frame, self.sandwich.sort_by,
+                           pane == "time-order", force)
+
+    @work(thread=True, group="live-update")
+    def _aggregate(self, aggregator: LiveAggregator, request: LiveRequest) -> None:
+        update = aggregator.update(request)
+        self._from_thread(self._live_landed, aggregator, update, True)
+
+    def _live_landed(self, aggregator: LiveAggregator, update: LiveUpdate, on_worker: bool) -> None:
+        """Swap in what an update built (UI thread): the copies it made are the app's now.
+        The next update waits `LIVE_TICK` (Sandwich: `LIVE_SANDWICH_TICK`), and longer after
+        a slow one (see `LIVE_BUSY_FACTOR`)."""
+        request = update.request
+        if self._live_job is request:
+            self._live_job = None
+        if aggregator is not self.aggregator or self._quitting:
+            return  # another run since, or leaving
+        began = time.perf_counter()
+        self._live_samples = update.samples
+        if update.baseline is not None:
+            self.live_baseline = update.baseline
+        if update.session is not None:
+            self._adopt(update)
+        if update.marked:
+            self.refresh_bindings()
+            self.notify(f"baseline marked at {update.baseline.mark if update.baseline else 0} samples; "
+                        "B shows the difference since", markup=False)
+        worker = update.seconds if on_worker else 0.0
+        self.rebuild_seconds = time.perf_counter() - began + (0.0 if on_worker else update.seconds)
+        if update.session is not None:
+            least = LIVE_SANDWICH_TICK if self.active_pane == "sandwich" else LIVE_TICK
+            self._next_rebuild = self._clock() + max(least, LIVE_BUSY_FACTOR * self.rebuild_seconds, worker)
+        self._update_live_status()
+        if self._live_again:
+            self._live_again = False
+            self.refresh_live_view()
+
+    def _adopt(self, update: LiveUpdate) -> None:
+        request = update.request
+        assert update.session is not None
+        if self.paused or request.since_mark != self.comparing:
+            self._live_dirty = True  # paused, or B since: the next one, when wanted
+            return
+        s = self.session
+        if update.marked and self.comparing:
+            self._show_since_baseline()  # a new mark: the difference starts again from it
+            s = self.session
+        s.adopt(update.session)
+        s.pending = (s.key, s.inverted) != (request.key, request.inverted) and self.live_on_worker
+        if s.pending:  # the view changed meanwhile: build it next
+            self._live_dirty = self._live_again = True
+        self._comparison = update.comparison
+        if update.comparison is not None and update.base_shares is not None:
+            self._base_shares = (update.comparison[1], update.base_shares)
+        self._prepared = update.pane
         with self.batch_update():
             self._loaded.clear()
             self._ensure_loaded(self.active_pane)
             if self.search_bar.pattern:
                 self._apply_search()
             self._refresh_status()
-        self.rebuild_seconds = time.perf_counter() - start
-        least = LIVE_SANDWICH_TICK if self.active_pane == "sandwich" else LIVE_TICK
-        self._next_rebuild = self._clock() + max(least, LIVE_BUSY_FACTOR * self.rebuild_seconds)
+
+    def _live_deferred(self, pane: str) -> bool:
+        """Whether `pane` waits for a live update (asked for here) rather than being built on
+        the UI thread: live on a worker, not paused, and the view shown lacks its tree."""
+        if not self.live_on_worker or self.paused:
+            return False
+        s = self.session
+        d = s.current
+        if pane == "left-heavy":
+            ready = s.is_ready()
+        elif pane == "time-order":
+            ready = d.time_order_ready
+        else:
+            ready = d.totals_ready
+        if ready and not s.pending:
+            return False
+        # After the next layout: a pane just switched to has no width yet to lay its model out for.
+        self.call_after_refresh(self.refresh_live_view, True)
+        return True
+
+    def _live_view_changed(self) -> None:
+        """Chips, range, profile, kind, inversion or recursion changed, live: the view is built
+        as any update is (at once while small; else on the worker, the chips showing at once
+        and the panes when it lands); paused, from the samples the frozen view has."""
+        s = self.session
+        if self.paused:
+            s.pending = False
+            self._load_profile()
+            return
+        s.pending = self.live_on_worker
+        if s.pending:
+            self._refresh_status()
+        self.refresh_live_view(force=True)
 
     def _clock(self) -> float:
         return self.live_options.clock() if self.live_options is not None else time.monotonic()
@@ -182,11 +303,12 @@ class LiveControlMixin(_Host):
         """Stop the collector, if one runs (kernel resources released); the data stays."""
         run = self.live
         if run is not None and not run.stopped:
-            run.stop()
+            run.stop_collector()
 
     def watch_paused(self) -> None:
         if not self.paused:
             self._next_rebuild = 0.0
+            self._live_dirty = True
         self.refresh_bindings()  # the footer's space: Pause or Resume
         self._update_live_status()
 
@@ -197,17 +319,17 @@ class LiveControlMixin(_Host):
     def action_toggle_pause(self) -> None:
         if self.live is not None and not self.live.ended:
             self.paused = not self.paused
-            if not self.paused and self._view_stale:
-                self.rebuild_live_view()
+            if not self.paused:
+                self.refresh_live_view(force=True)
 
     def action_stop_sampling(self) -> None:
         run = self.live
         if run is None or run.ended:
             return
-        run.stop()
+        run.stop_collector()  # its last batches: applied by the update, with the rest
         self._ended_noted = True
         self.paused = False
-        self.rebuild_live_view()
+        self.refresh_live_view(force=True)
         self.refresh_bindings()
         self._update_live_status()
         self.notify("sampling stopped; the data stays (e to export)", markup=False)

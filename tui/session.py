@@ -106,6 +106,33 @@ class Session:
         self._series.clear()
         self._shown = None
 
+    def adopt(self, other: Session) -> None:
+        """Show `other`'s data from now on: a later copy of the same live group (the same
+        profiles grown, perhaps new threads) with the views a worker derived from it
+        (`tui.live_aggregate`). This session's choices (profile, time kind, flattening,
+        inversion), chips, range and undo history stay; while `pending`, `current` gives the
+        view shown before until the one they ask for is derived."""
+        self.group = other.group
+        self._external_merged = other._external_merged
+        self._derived, self._bases, self._series = other._derived, other._bases, other._series
+        self._live_tree = None
+
+    def show_meanwhile(self, d: Derived) -> None:
+        """While `pending`, `current` gives `d` (a view derived before) rather than derive one."""
+        self._shown = d
+
+    def preset_merged(self, kind: str | None, seed: Callable[[Derived], None]) -> None:
+        """Derive the unfiltered view of the caller's merged profile for `kind` (when that
+        view is of the merged profile itself), passing it to `seed` first: parts built
+        elsewhere, from what the caller keeps up to date (live: the running sums)."""
+        merged = self._external_merged
+        key: ViewKey = (MERGED, kind, False, (), None)
+        if merged is None or key in self._derived or self._base(MERGED, kind, False) is not merged:
+            return
+        d = Derived(merged)
+        seed(d)
+        self._store(key, d)
+
     # --- which profiles --------------------------------------------------------------------
 
     def time_kinds(self) -> list[str]:

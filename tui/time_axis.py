@@ -13,6 +13,7 @@ import math
 import operator
 from collections.abc import Sequence
 
+from collectors.profile import Profile
 from tui.views import Viewport, column
 
 # --- time ranges (Time Order) ---------------------------------------------------------
@@ -171,6 +172,16 @@ class DensityIndex:
         at = list(map(functools.partial(bisect.bisect_left, self.xs), edges))
         cum = self.cumulative
         return [max(0.0, cum[b] - cum[a]) for a, b in itertools.pairwise(at)]
+
+
+def profile_density(profile: Profile) -> DensityIndex:
+    """A profile's samples at their Time Order x (before the origin shift)."""
+    weights = profile.weights
+    if profile.times is not None:
+        return DensityIndex(profile.times, weights)
+    starts = list(itertools.accumulate(weights, initial=0.0))
+    starts.pop()
+    return DensityIndex(starts, weights)
 
 
 def density_bins(times: Sequence[float], weights: Sequence[float], lo: float, hi: float,

@@ -366,3 +366,43 @@ def find_path(model: FlameModel, path: Sequence[tuple[int, float]]) -> FlameNode
         parent = next((c for c in same if c.start <= start < c.end), same[0])
         node = parent
     return node
+
+
+class ZoomStep(NamedTuple):
+    """One zoom step of a flame pane, as a rebuilt model of the same profile can find it again:
+    the path (`node_path`) of the frame zoomed into, or None for a free view of the axis
+    from `start`, `width` wide."""
+
+    path: tuple[tuple[int, float], ...] | None
+    start: float
+    width: float
+
+
+class PaneState(NamedTuple):
+    """A flame pane's zoom steps (the whole view left out), selection and width, as plain
+    values: what a rebuilt model keeps, and what a worker needs to lay that model out."""
+
+    zoom: tuple[ZoomStep, ...]
+    selected: tuple[tuple[int, float], ...] | None
+    width: int
+
+
+def carried_view(model: FlameModel, state: PaneState) -> tuple[list[Viewport], FlameNode | None]:
+    """The zoom stack and selection of `state` in `model`: a zoomed frame that is gone ends
+    the zoom stack there, a free view is kept inside the new extent, a selection that is
+    gone falls back to the deepest frame found on its path, or the first top frame."""
+    stack = [Viewport(model.start, model.end)]
+    for step in state.zoom:
+        if step.path is None:
+            stack.append(clamp_view(step.start, step.width, model.start, model.end))
+            continue
+        node = find_path(model, step.path)
+        if node is None or len(model.path(node)) != len(step.path):
+            break
+        stack.append(zoom_view(node))
+    selected = find_path(model, state.selected) if state.selected is not None else None
+    if selected is None:
+        kids = model.children(model.root)
+        selected = kids[0] if kids else None
+    return stack, selected
+

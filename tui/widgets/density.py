@@ -24,14 +24,13 @@ Wiring (the app does this):
 - A click on a bin posts `DensityStrip.BinClicked(strip, start, end)`, the bin's extent in
   x units (e.g. to set the graph's `time_range`).
 
-Binning is `tui.views.DensityIndex`: one C-level pass per series when it is set, then a
+Binning is `tui.time_axis.DensityIndex`: one C-level pass per series when it is set, then a
 bisection per bin edge whenever the view changes (100k samples stay cheap to pan over).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import accumulate
 from typing import ClassVar
 
 from rich.cells import cell_len, set_cell_size
@@ -45,7 +44,16 @@ from textual.widget import Widget
 from collectors.profile import Profile
 from collectors.safe_text import printable
 from tui.palette import color_mode
-from tui.time_axis import DensityIndex, TimeRange, column_x, density_bins, range_columns, sparkline, time_ruler
+from tui.time_axis import (
+    DensityIndex,
+    TimeRange,
+    column_x,
+    density_bins,
+    profile_density,
+    range_columns,
+    sparkline,
+    time_ruler,
+)
 from tui.views import Viewport
 
 __all__ = ["DensityStrip", "density_bins", "sparkline"]
@@ -102,13 +110,17 @@ class DensityStrip(Widget):
     # --- state -------------------------------------------------------------------------
 
     def set_series(
-        self, series: Sequence[tuple[str, Profile]], lo: float, hi: float, *, origin: float | None = None
+        self, series: Sequence[tuple[str, Profile]], lo: float, hi: float, *, origin: float | None = None,
+        indexes: Sequence[DensityIndex] | None = None,
     ) -> None:
-        """Show these threads over the Time Order extent `[lo, hi]` (see the module docstring)."""
+        """Show these threads over the Time Order extent `[lo, hi]` (see the module docstring);
+        `indexes`: their `profile_density`, when computed elsewhere (live: on a worker)."""
         if origin is None:
             firsts = [p.times[0] for _, p in series if p.times is not None and len(p.times)]
             origin = min(firsts, default=0.0)
-        parts = [(_index(p), origin if p.times is not None else 0.0) for _, p in series]
+        if indexes is None or len(indexes) != len(series):
+            indexes = [profile_density(p) for _, p in series]
+        parts = [(index, origin if p.times is not None else 0.0) for index, (_, p) in zip(indexes, series, strict=True)]
         labels = [printable(label) for label, _ in series]
         if len(series) > self.max_rows:
             keep = self.max_rows - 1
@@ -206,16 +218,6 @@ class DensityStrip(Widget):
         if width > n:
             segments.append(Segment(" " * (width - n), base))
         return Strip(segments, width)
-
-
-def _index(profile: Profile) -> DensityIndex:
-    """A profile's samples at their Time Order x (before the origin shift)."""
-    weights = profile.weights
-    if profile.times is not None:
-        return DensityIndex(profile.times, weights)
-    starts = list(accumulate(weights, initial=0.0))
-    starts.pop()
-    return DensityIndex(starts, weights)
 
 
 def _row_bins(parts: Sequence[tuple[DensityIndex, float]], view: Viewport, n: int) -> list[float]:

@@ -125,6 +125,13 @@ class FlameCanvas(ScrollView):
             self._rows_cache.set(key, rows)
         return rows
 
+    def preset_rows(self, rows: list[list[Span]], width: int) -> None:
+        """The layout of the current view at `width` cells, computed elsewhere (live: on the
+        worker that built the model), so drawing it at that width does not lay it out again."""
+        view, model = self.view, self.model
+        if view is not None and model is not None:
+            self._rows_cache.set((id(model), view.start, view.end, width), rows)
+
     # --- layout and scrolling ----------------------------------------------------------
 
     def _total_rows(self) -> int:

@@ -44,16 +44,16 @@ from tui.time_axis import (
 from tui.views import (
     FlameModel,
     FlameNode,
+    PaneState,
     PathMap,
     Span,
     Viewport,
-    clamp_view,
-    find_path,
+    ZoomStep,
+    carried_view,
     find_span,
     panned_view,
     scaled_view,
     span_at,
-    zoom_view,
 )
 from tui.views import (
     node_path as _node_path,
@@ -204,31 +204,36 @@ class FlameGraph(FlameCanvas, can_focus=True):
         """Show `model`, a rebuilt model of the same (grown) profile, keeping the selection and
         the zoom steps by frame path; a zoomed frame that is gone ends the zoom stack there.
         `path_map` turns an old path into the new model's (recursion flattened: repeats dropped)."""
-        old = self.model
-
-        def node_path(m: FlameModel, node: FlameNode) -> list[tuple[int, float]]:
-            path = _node_path(m, node)
-            return path_map(path) if path_map is not None else path
-
-        if old is None:
+        if self.model is None:
             self.set_model(model, frames)
             return
-        stack = [Viewport(model.start, model.end)]
-        for view in self.zoom_stack[1:]:
-            if view.node is None:
-                stack.append(clamp_view(view.start, view.width, model.start, model.end))
-                continue
-            path = node_path(old, view.node)
-            node = find_path(model, path)
-            if node is None or len(model.path(node)) != len(path):
-                break  # gone: the zoom ends here
-            stack.append(zoom_view(node))
-        selected = find_path(model, node_path(old, self.selected)) if self.selected is not None else None
-        if selected is None:
-            kids = model.children(model.root)
-            selected = kids[0] if kids else None
+        stack, selected = carried_view(model, self.pane_state(path_map))
+        self.show_carried(model, frames, stack, selected)
+
+    def pane_state(self, path_map: PathMap | None = None) -> PaneState:
+        """The zoom steps, selection and width as plain values (see `tui.views.PaneState`),
+        each path through `path_map` when given."""
+        model = self.model
+
+        def path_of(node: FlameNode) -> tuple[tuple[int, float], ...]:
+            assert model is not None
+            path = _node_path(model, node)
+            return tuple(path_map(path) if path_map is not None else path)
+
+        zoom = tuple(ZoomStep(None if v.node is None else path_of(v.node), v.start, v.width)
+                     for v in self.zoom_stack[1:])
+        selected = path_of(self.selected) if self.selected is not None and model is not None else None
+        return PaneState(zoom, selected, self.layout_width)
+
+    def show_carried(self, model: FlameModel, frames: FrameTable, stack: list[Viewport], selected: FlameNode | None,
+                     rows: tuple[list[list[Span]], int] | None = None) -> None:
+        """Show `model` through `stack` with `selected`, as `carried_view` found them (live, on
+        a worker: with `rows`, the layout of the last view and the width it was made for). The
+        time range is kept, clipped to the new extent."""
         zoom_changed = len(stack) != len(self.zoom_stack)
         self._show(model, frames, stack, selected)
+        if rows is not None:
+            self.preset_rows(*rows)
         self.time_range = self.time_range  # the same timeline: kept, clipped to the new extent
         self._layout_changed()
         if zoom_changed:
