@@ -341,13 +341,14 @@ class TimeOrderTree:
         tree.root._seed = self.root._as_seed()
         return tree
 
-    def detached(self, profile: Profile) -> TimeOrderTree:
+    def detached(self, profile: Profile, counterparts: dict[int, TimeNode] | None = None) -> TimeOrderTree:
         """This tree over `profile`, a copy of its profile as it was laid out (`Profile.copy`),
         sharing nothing that changes: the arrays are copied (this tree stays free to be
         extended, which appends to them) and the children computed so far are copied as new
         nodes, so what was expanded here is not computed again; the rest is computed from the
         copy's own arrays on first use. Live sampling extends a tree on a worker thread and
-        hands the UI thread such a copy."""
+        hands the UI thread such a copy. `counterparts`, when given, gets `id(node)` -> its
+        copy for every node copied (the root included)."""
         n = self.root.last
         if profile.sample_count != n:
             raise ValueError(f"a copy of {n} samples was expected, not {profile.sample_count}")
@@ -363,6 +364,8 @@ class TimeOrderTree:
         todo = [(self.root, tree.root)]
         while todo:
             old, new = todo.pop()
+            if counterparts is not None:
+                counterparts[id(old)] = new
             kids = old._children
             if kids is None:
                 continue  # computed from the copy's arrays if ever asked for (no seed: it is the worker's)

@@ -31,7 +31,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from collectors.calltree import GroupedTree, TimeOrderTree, flatten_recursion, stack_index
+from collectors.calltree import GroupedTree, TimeNode, TimeOrderTree, flatten_recursion, stack_index
 from collectors.diff import FunctionShares, LiveBaseline, PathDiff, profiles_shares
 from collectors.profile import FrameTable, Profile, ProfileGroup
 from tui.chips import apply_chips
@@ -154,18 +154,33 @@ class Growing:
                 weights[sid] = get(sid, 0.0) + w
             self._summed = n
 
-    def time_order(self, copy: Profile, state: PaneState | None) -> TimeOrderTree:
+    def time_order(self, copy: Profile, state: PaneState | None) -> tuple[TimeOrderTree, Layout | None]:
         """The Time Order tree of `copy` (a copy of the profile now): this profile's tree,
-        extended, expanded for `state` (the pane's zoom and selection) while its children
-        still come from the last one's, then detached for `copy`."""
+        extended, laid out for `state` (the pane's zoom and selection) while its children
+        still come from the last one's, then detached for `copy`; with that layout, in the
+        copy's nodes."""
         tree = self._tree
         tree = self._tree = TimeOrderTree(self.profile) if tree is None else tree.extended(self.profile)
-        if state is not None:
-            _lay_out(time_order_model(tree), state)
-        return tree.detached(copy)
+        layout = _lay_out(time_order_model(tree), state) if state is not None else None
+        counterparts: dict[int, TimeNode] = {}
+        copied = tree.detached(copy, counterparts)
+        if layout is None:
+            return copied, None
+
+        def mine(node: FlameNode) -> FlameNode:
+            return counterparts[id(node)]  # laid out: computed, so copied
+
+        stack, selected, rows = layout
+        stack = [Viewport(v.start, v.end, None if v.node is None else mine(v.node)) for v in stack]
+        rows = [[Span(s.col_start, s.col_end, mine(s.node)) for s in row] for row in rows]
+        return copied, (stack, None if selected is None else mine(selected), rows)
 
 
-def _lay_out(model: FlameModel, state: PaneState) -> tuple[list[Viewport], FlameNode | None, list[list[Span]]]:
+Layout = tuple[list[Viewport], FlameNode | None, list[list[Span]]]
+"""A pane's zoom stack, selection and the rows of its first screen (`carried_view`, `layout_rows`)."""
+
+
+def _lay_out(model: FlameModel, state: PaneState) -> Layout:
     stack, selected = carried_view(model, state)
     return stack, selected, layout_rows(model, stack[-1], state.width)
 
@@ -241,10 +256,15 @@ class LiveAggregator:
         pane = request.pane
         wants_time_order = pane == "time-order" or time_range is not None
 
+        laid: dict[int, Layout] = {}
+
         def seed(d: Derived) -> None:
             d.seed(stack_weights=dict(growing.weights))
             if wants_time_order:
-                d.seed(time_order=growing.time_order(shown, request.state if pane == "time-order" else None))
+                tree, layout = growing.time_order(shown, request.state if pane == "time-order" else None)
+                d.seed(time_order=tree)
+                if layout is not None:
+                    laid[id(tree)] = layout
 
         session.preset_merged(kind, seed)
         derived = session.derive(key)
@@ -262,7 +282,8 @@ class LiveAggregator:
                     series = session.thread_series(key)
                     density = [profile_density(p) for _, p in series]
             state = request.state or PaneState((), None, 0)
-            prepared = PreparedPane(tree, model, state, *_lay_out(model, state), series, density)
+            layout = laid.get(id(tree)) or _lay_out(model, state)
+            prepared = PreparedPane(tree, model, state, *layout, series, density)
         else:
             totals = derived.totals
             stack_index(derived.profile, derived.stack_weights)  # what `_index_stacks` would start a worker for

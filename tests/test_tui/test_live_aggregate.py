@@ -248,3 +248,30 @@ def test_off_cpu_kinds_pick_the_wall_view_of_the_merged_profile() -> None:
     update = agg.update(request())
     assert update.session is not None
     assert update.session.index == MERGED and update.session.time_kind in (None, WALL)
+
+
+def test_the_time_order_layout_handed_over_is_in_the_copys_nodes() -> None:
+    """Time Order is laid out on the worker's own tree (whose children grow from the last one's)
+    and handed over in the copy's nodes: every drawn node, the zoom and the selection belong to
+    the tree the UI gets, and the rows are what laying out that tree gives."""
+    from tui.views import layout_rows
+
+    c, agg = aggregator()
+    for i in range(4):
+        c.feed(HOT, 5 + i)
+        c.feed(COLD, 3, step=0.02)
+        c.feed(OTHER, 2)
+        update = agg.update(request("time-order"))
+        pane = update.pane
+        assert pane is not None and isinstance(pane.tree, TimeOrderTree)
+
+        def root_of(node: object) -> object:
+            assert isinstance(node, TimeNode)
+            while node.parent is not None:
+                node = node.parent
+            return node
+
+        drawn = [s.node for row in pane.rows for s in row]
+        assert drawn and all(root_of(n) is pane.tree.root for n in drawn)
+        assert pane.selected is not None and root_of(pane.selected) is pane.tree.root
+        assert pane.rows == layout_rows(pane.model, pane.stack[-1], WIDTH)
