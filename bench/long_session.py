@@ -1,23 +1,27 @@
-"""A long live session: memory per sample, memory growth and the UI-side rebuild time over a run.
+"""A long live session: memory per sample, memory growth and the live worker's update time over a run.
 
     python bench/long_session.py [--seconds S] [--frequency F] [--collector bcc|perf]
 
 `LONG_SECONDS` (environment) sets the default length: 120 s, so that `make bench` stays
 reasonable; a few minutes at 999 Hz on a busy target is the issue's "long session". A small C
 program keeps every CPU busy (one spinning thread per CPU), the collector samples it, and this
-process plays the TUI's part without a terminal: every 0.25 s it applies the batches to a
-`LiveRun` (`pump`, as `live_tick` does) and, when due (at most every 0.25 s, and not sooner
-than 4 times the last rebuild took, the app's back-off), rebuilds the Left Heavy pane's model
-(`Session.invalidate` + `grouped_model`). Every `--every` seconds it also times a Time Order
-rebuild and records a checkpoint. The live Time Order tree grows rather than being rebuilt
-(`TimeOrderTree.extended`): that rebuild lays out the samples of the last `--every` seconds
-only, so its time follows the samples per checkpoint, not the session's length (the app,
-which rebuilds every update, lays out a quarter of a second's samples). Prints one JSON object:
+process plays the part of the TUI's live worker without a terminal: every 0.25 s its
+`LiveAggregator` applies the batches (`update` with no view, as while paused) and, when due (at
+most every 0.25 s, and not sooner than the last update took, the app's back-off for an update
+on the worker), builds the Left Heavy pane's update: copies of the profiles, the tree, the
+first screen laid out at 80 columns (`update` for Left Heavy). Every `--every` seconds it also
+times a Time Order update and records a checkpoint. The live Time Order tree grows rather than
+being rebuilt (`TimeOrderTree.extended`, then `detached` for the copy): that update lays out
+the samples of the last `--every` seconds only (the app, which updates every tick, a quarter
+of a second's). The last update is kept, as the app keeps what it shows, so the memory
+figures include its copies. These times are the worker's: what the UI thread then does (swap
+the finished update in) is in `bench/live_tui_bench.py`'s key latencies. Prints one JSON object:
 
 - `samples`, `lost`, `samples_per_second`;
 - `rss_growth_mb` and `bytes_per_sample_rss`: RSS growth after a warm-up divided by the
   samples taken since; `bytes_per_sample_structures`: the profile structures' own size
-  (per-thread and merged profiles: sample arrays, stack tables, frames) divided by samples;
+  (per-thread and merged profiles: sample arrays, stack tables, frames; the run's and the
+  copies in the update kept, `copies_mb` of it) divided by samples;
 - `checkpoints`: elapsed, samples, RSS, pump and rebuild times, to show the trend;
 - `rebuild_ms_per_100k_samples`: the least-squares slope of rebuild time over samples;
 - `hour_at_99hz`: the samples of an hour at 99 Hz with the target keeping every CPU busy (the
@@ -47,12 +51,15 @@ from collectors.live.choose import make_collector  # noqa: E402
 from collectors.profile import Profile  # noqa: E402
 from tests.test_collectors.live.workloads import THREADS, build  # noqa: E402
 from tui.live import LiveRun  # noqa: E402
-from tui.session import Session  # noqa: E402
-from tui.views import grouped_model, time_order_model  # noqa: E402
+from tui.live_aggregate import LiveAggregator, LiveRequest, LiveUpdate  # noqa: E402
+from tui.session import MERGED  # noqa: E402
+from tui.views import PaneState  # noqa: E402
 
 TICK = 0.25
-BUSY_FACTOR = 4.0
 WARM_UP = 5.0
+WIDTH = 80
+KEY = (MERGED, None, False, (), None)
+"""The view the app opens on: all threads merged, no filter."""
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -77,11 +84,18 @@ def profile_bytes(profile: Profile, seen: set[int]) -> int:
     return total
 
 
-def structures_bytes(run: LiveRun) -> int:
-    seen: set[int] = set()
+def structures_bytes(run: LiveRun, seen: set[int]) -> int:
     frames = run.group.frames
     total = sum(sys.getsizeof(f) + sys.getsizeof(f.name) for f in frames)
     return total + sum(profile_bytes(p, seen) for p in [*run.group.profiles, run.merged])
+
+
+def copies_bytes(update: LiveUpdate | None, seen: set[int]) -> int:
+    """The profile copies an update holds (stack tuples already counted in the run's are not)."""
+    if update is None or update.session is None:
+        return 0
+    merged = update.session.derive(KEY).profile
+    return sum(profile_bytes(p, seen) for p in [*update.session.group.profiles, merged])
 
 
 def slope(xs: list[float], ys: list[float]) -> float:
@@ -94,15 +108,13 @@ def slope(xs: list[float], ys: list[float]) -> float:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var if var else 0.0
 
 
-def rebuild(session: Session, time_order: bool) -> float:
-    """Seconds to rebuild the Left Heavy (or Time Order) pane's model from the grown profile."""
+def rebuild(aggregator: LiveAggregator, time_order: bool) -> tuple[float, LiveUpdate]:
+    """Seconds of the worker's update for the Left Heavy (or Time Order) pane, and the update."""
+    pane = "time-order" if time_order else "left-heavy"
     began = time.perf_counter()
-    session.invalidate()
-    if time_order:
-        time_order_model(session.current.time_order)
-    else:
-        grouped_model(session.current.left_heavy)
-    return time.perf_counter() - began
+    update = aggregator.update(LiveRequest(KEY, pane, state=PaneState((), None, WIDTH), series=time_order,
+                                           force=True))
+    return time.perf_counter() - began, update
 
 
 def run_session(which: str, frequency: int, seconds: float, every: float, busy: Path) -> dict[str, Any]:
@@ -117,7 +129,9 @@ def run_session(which: str, frequency: int, seconds: float, every: float, busy: 
     try:
         collector.start()
         run = LiveRun(collector)
-        session = Session(run.group, merged=run.merged)
+        aggregator = LiveAggregator(run)
+        held: LiveUpdate | None = None
+        """The last update, kept as the app keeps what it shows."""
         began = time.monotonic()
         next_rebuild = 0.0
         rebuild_s = pump_s = 0.0
@@ -126,12 +140,12 @@ def run_session(which: str, frequency: int, seconds: float, every: float, busy: 
         while (elapsed := time.monotonic() - began) < seconds + WARM_UP:
             time.sleep(TICK)
             t = time.perf_counter()
-            run.pump()
+            aggregator.update(LiveRequest(None))  # the batches applied, nothing built (as paused)
             pump_s = max(pump_s, time.perf_counter() - t)
             now = time.monotonic()
             if now >= next_rebuild:
-                rebuild_s = rebuild(session, time_order=False)
-                next_rebuild = now + max(TICK, BUSY_FACTOR * rebuild_s)
+                rebuild_s, held = rebuild(aggregator, time_order=False)
+                next_rebuild = now + max(TICK, rebuild_s)
             if not rss0 and elapsed >= WARM_UP:
                 rss0, n0 = rss(), run.merged.sample_count
             if elapsed >= next_checkpoint:
@@ -140,13 +154,13 @@ def run_session(which: str, frequency: int, seconds: float, every: float, busy: 
                     "seconds": round(elapsed, 1), "samples": run.merged.sample_count,
                     "rss_mb": round(rss() / 2**20, 1), "pump_ms_max": round(pump_s * 1000, 2),
                     "left_heavy_rebuild_ms": round(rebuild_s * 1000, 2),
-                    "time_order_rebuild_ms": round(rebuild(session, time_order=True) * 1000, 2),
+                    "time_order_rebuild_ms": round(rebuild(aggregator, time_order=True)[0] * 1000, 2),
                 })
                 pump_s = 0.0
         wall = time.monotonic() - began - WARM_UP
-        run.pump()
+        _, held = rebuild(aggregator, time_order=False)
         rss1 = rss()  # before stopping: stop() frees the collector's own memory
-        run.stop()
+        run.stop_collector()
     finally:
         collector.stop()
         work.kill()
@@ -154,7 +168,10 @@ def run_session(which: str, frequency: int, seconds: float, every: float, busy: 
     samples = run.merged.sample_count
     grown = rss1 - rss0
     taken = max(1, samples - n0)
-    structures = structures_bytes(run)
+    seen: set[int] = set()
+    structures = structures_bytes(run, seen)
+    copies = copies_bytes(held, seen)
+    structures += copies
     xs = [float(c["samples"]) for c in checkpoints]
     lh = slope(xs, [c["left_heavy_rebuild_ms"] for c in checkpoints])
     to = slope(xs, [c["time_order_rebuild_ms"] for c in checkpoints])
@@ -169,7 +186,7 @@ def run_session(which: str, frequency: int, seconds: float, every: float, busy: 
         "samples": samples, "lost": collector.stats.lost, "samples_per_second": round(rate, 1),
         "rss_start_mb": round(rss0 / 2**20, 1), "rss_growth_mb": round(grown / 2**20, 2),
         "bytes_per_sample_rss": round(grown / taken, 1),
-        "structures_mb": round(structures / 2**20, 2),
+        "structures_mb": round(structures / 2**20, 2), "copies_mb": round(copies / 2**20, 2),
         "bytes_per_sample_structures": round(structures / max(1, samples), 1),
         "unique_stacks": len(run.merged.stacks), "frames": len(run.group.frames),
         "checkpoints": checkpoints,
