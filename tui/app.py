@@ -147,9 +147,8 @@ class BpfscopeApp(
         """Panes whose next model keeps the selection and zoom, by path through this map (`r`)."""
         self._shown_trees: dict[str, object] = {}
         """The tree each flame pane shows: an unchanged tree keeps its pane's zoom."""
-        self._range_echoes: list[tuple[float, float] | None] = []
         self._density_timed = False
-        """Ranges the app itself gave the Time Order graph, whose messages are echoes."""
+        """The density strip has rows: Time Order's samples have times."""
 
     # --- composition -------------------------------------------------------------------
 

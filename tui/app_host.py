@@ -75,7 +75,6 @@ class AppHost(App[None]):
     sync_view_stacks: int
     _shown_trees: dict[str, object]
     _carry_places: dict[str, PathMap]
-    _range_echoes: list[tuple[float, float] | None]
     _density_timed: bool
 
     # --- the panes (tui.app) -----------------------------------------------------------

@@ -80,7 +80,8 @@ class FilesMixin(_Host):
         self.live_baseline, self.comparing, self._all_samples, self._comparison = None, False, None, None
         self.session = Session(group)
         for graph in (self.left_heavy, self.time_order):
-            graph.set_model(None, None)
+            with graph.unreported():
+                graph.set_model(None, None)
         self._comparison_changed()  # every pane again, without comparison colours
         gc.collect()
         gc.freeze()

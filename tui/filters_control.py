@@ -17,7 +17,6 @@ from collectors.safe_text import printable
 from tui.chips import function_chip, module_chip
 from tui.screens.filters import FilterScreen
 from tui.session import ViewKey
-from tui.time_axis import clamp_range
 from tui.views import FlameModel
 from tui.widgets.density import DensityStrip
 from tui.widgets.flame_graph import FlameGraph
@@ -61,34 +60,19 @@ class FiltersMixin(_Host):
         self._load_profile()
 
     def _show_range(self) -> None:
-        """Draw the session's time range on the Time Order graph (its messages are echoes)."""
+        """Draw the session's time range on the Time Order graph. The session owns it; the
+        graph draws it (and the density strip, watching the graph's) and reports only what the
+        user does to it, so this is not reported back (`FlameGraph.unreported`)."""
         graph = self.time_order
-        before = graph.time_range
-        graph.time_range = self.session.timeline_range()
-        if graph.time_range != before:
-            self._range_echoes.append(graph.time_range)
-
-    def _is_echo(self, rng: tuple[float, float] | None) -> bool:
-        """A range message the app caused: its own `_show_range`, or the graph clipping the
-        session's range to a new timeline (a filter changed it): not a change of the user's."""
-        if self._range_echoes and self._range_echoes[0] == rng:
-            self._range_echoes.pop(0)
-            return True
-        if rng is None or self.session.pending or self.session.view.time_range is None:
-            return False
-        current, model = self.session.timeline_range(), self.time_order.model
-        return current is not None and model is not None and clamp_range(current, model.start, model.end) == rng
+        with graph.unreported():
+            graph.time_range = self.session.timeline_range()
 
     def on_flame_graph_range_selected(self, event: FlameGraph.RangeSelected) -> None:
-        if event.graph is not self.time_order or self._is_echo((event.start, event.end)):
-            return
-        if self.session.set_range((event.start, event.end)):
+        if event.graph is self.time_order and self.session.set_range((event.start, event.end)):
             self._after_filter_change()
 
     def on_flame_graph_range_cleared(self, event: FlameGraph.RangeCleared) -> None:
-        if event.graph is not self.time_order or self._is_echo(None):
-            return
-        if self.session.set_range(None):
+        if event.graph is self.time_order and self.session.set_range(None):
             self._after_filter_change()
 
     @property
@@ -132,6 +116,7 @@ class FiltersMixin(_Host):
         self.density.display = self.active_pane == "time-order" and self._density_timed
 
     def on_density_strip_bin_clicked(self, event: DensityStrip.BinClicked) -> None:
+        # The user's doing, as a drag on the graph: the graph draws it at once and reports it.
         self.time_order.time_range = (event.start, event.end)
 
     def action_clear_range(self) -> None:

@@ -103,7 +103,8 @@ class LiveControlMixin(_Host):
         self._live_job, self._live_samples, self._prepared = None, 0, None
         self._live_dirty, self._live_again, self._mark_wanted = True, False, False
         for graph in (self.left_heavy, self.time_order):
-            graph.set_model(None, None)
+            with graph.unreported():
+                graph.set_model(None, None)
         self._load_profile()
         self._next_rebuild = 0.0
         if isinstance(self.screen, ProcessPicker):

@@ -62,19 +62,17 @@ class PanesMixin(_Host):
             self._shown_trees[pane] = tree
             prepared = self._prepared if self._prepared is not None and self._prepared.tree is tree else None
             model = prepared.model if prepared is not None else self._model_of(tree)
-            range_before = graph.time_range
             carried = self._carry_places.pop(pane, None)
-            if prepared is not None and graph.model is not None and graph.pane_state(carried) == prepared.state:
-                # live: laid out on the worker for this very zoom and selection
-                graph.show_carried(model, frames, prepared.stack, prepared.selected,
-                                   (prepared.rows, prepared.state.width))
-            elif self.live is not None or carried is not None:
-                # live, or recursion flattened: keep the selection and zoom by frame path
-                graph.update_model(model, frames, carried)
-            else:
-                graph.set_model(model, frames, keep_range=True)
-            if graph.time_range != range_before:  # clipped to the new model: not the user's doing
-                self._range_echoes.append(graph.time_range)
+            with graph.unreported():  # its range clipped to the new model: not the user's doing
+                if prepared is not None and graph.model is not None and graph.pane_state(carried) == prepared.state:
+                    # live: laid out on the worker for this very zoom and selection
+                    graph.show_carried(model, frames, prepared.stack, prepared.selected,
+                                       (prepared.rows, prepared.state.width))
+                elif self.live is not None or carried is not None:
+                    # live, or recursion flattened: keep the selection and zoom by frame path
+                    graph.update_model(model, frames, carried)
+                else:
+                    graph.set_model(model, frames, keep_range=True)
             self._color_graph(pane, graph)
             if pane == "time-order":
                 self._show_range()

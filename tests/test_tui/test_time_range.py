@@ -3,7 +3,9 @@ density strip over Time Order; `w` cycles on-CPU / off-CPU / on+off time."""
 
 from __future__ import annotations
 
+import pytest
 from textual.content import Content
+from textual.message import Message
 
 from collectors.profile import OFF_CPU, ON_CPU, ProfileGroup, Unit, merge_profiles
 from tests.test_tui.profiles import add, small_group
@@ -303,3 +305,40 @@ async def test_density_strip_has_a_row_per_thread_when_merged() -> None:
         await pilot.press("j", "l", "f")
         assert [c.text for c in app.session.view.chips] == ["focus y"]
         assert [sum(bins) for _, bins in app.density.rows] == [1, 0]
+
+
+async def test_the_graph_reports_only_the_users_range_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The session owns the range and the Time Order graph draws it: the app drawing it (undo,
+    redo, a chip that moves the axis and clips it, the new model) posts no `RangeSelected` or
+    `RangeCleared`; the user's own changes do, once each. (An echo filter used to drop what
+    the app caused; `FlameGraph.unreported` keeps it from being posted.)"""
+    posted: list[str] = []
+    post = FlameGraph.post_message
+
+    def spy(graph: FlameGraph, message: Message) -> bool:
+        sent = post(graph, message)
+        if sent and isinstance(message, FlameGraph.RangeSelected | FlameGraph.RangeCleared):
+            posted.append(type(message).__name__)
+        return sent
+
+    monkeypatch.setattr(FlameGraph, "post_message", spy)
+    app = BpfscopeApp(timed_group())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        app.time_order.time_range = (1.5, 2.5)  # as a drag or `[` `]` set it
+        await pilot.pause()
+        assert posted == ["RangeSelected"]
+        await pilot.press("u", "U", "F", *"focus ^c$", "enter", "escape")
+        await pilot.pause()
+        assert app.session.view.time_range == (1.5, 2.5) and app.time_order.time_range == (0.0, 0.5)
+        assert [c.text for c in app.session.view.chips] == ["focus ^c$"]
+        assert posted == ["RangeSelected"]
+        await pilot.press("u", "u")  # the chip, then the range
+        await pilot.pause()
+        assert app.time_order.time_range is None and posted == ["RangeSelected"]
+        app.time_order.time_range = (0.5, 1.5)
+        await pilot.pause()
+        await pilot.press("escape")  # the graph clears its range: the user's doing
+        await pilot.pause()
+        assert posted == ["RangeSelected", "RangeSelected", "RangeCleared"]
+        assert app.session.view.time_range is None

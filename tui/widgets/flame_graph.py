@@ -6,8 +6,9 @@ What is drawn and how (the Line API, the caches, the zoom stack, the selection) 
 In Time Order (`time_axis=True`) a time range `[start, end)` can be selected, in the model's
 x units; it survives zooming, panning and `update_model`. Cells outside it are drawn as
 coloured text on the plain background (`tui.palette.outside_range_style`). Setting or
-changing it posts `RangeSelected`, clearing it `RangeCleared`; `Esc` clears it before it
-zooms out. `set_colorer` replaces the palette colour of each frame (the differential view).
+changing it posts `RangeSelected`, clearing it `RangeCleared` (not within `unreported()`,
+where the app shows a range it owns); `Esc` clears it before it zooms out. `set_colorer`
+replaces the palette colour of each frame (the differential view).
 
 | Key                 | Action                                         |
 |---------------------|------------------------------------------------|
@@ -25,6 +26,7 @@ zooms out. `set_colorer` replaces the palette colour of each frame (the differen
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import ClassVar
 
 from textual import events
@@ -256,6 +258,12 @@ class FlameGraph(FlameCanvas, can_focus=True):
             self.post_message(self.RangeCleared(self))
         else:
             self.post_message(self.RangeSelected(self, new[0], new[1]))
+
+    def unreported(self) -> AbstractContextManager[None]:
+        """Within it, the time range set (or clipped by a new model) is not reported: what the
+        app shows is its own (attributes down); `RangeSelected` / `RangeCleared` say only what
+        the user did (messages up)."""
+        return self.prevent(self.RangeSelected, self.RangeCleared)
 
     def clear_range(self) -> None:
         """Clear the time range (posts `RangeCleared` if there was one)."""
