@@ -238,7 +238,7 @@ _HANDOFF = threading.Lock()
 """Guards which tree extended from another takes that one's arrays (only one may)."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True, weakref_slot=True)
 class TimeNode:
     """A run of samples [first, last) sharing frames down to `depth`; x from start to end."""
 
