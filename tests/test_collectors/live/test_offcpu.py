@@ -107,8 +107,10 @@ int main(int argc, char **argv) {
 
 PING_PONG = r"""
 /* Two threads pass a byte back and forth through pipes, for argv[1] seconds: tens of
-   thousands of short waits a second each. */
+   thousands of short waits a second each; with argv[2], both run on that CPU only. */
+#define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -127,6 +129,13 @@ static void *echo(void *arg) {
 int main(int argc, char **argv) {
     pthread_t t;
     char c = 'x';
+    if (argc > 2) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(atoi(argv[2]), &one);
+        if (sched_setaffinity(0, sizeof one, &one))  /* before the thread: it inherits it */
+            return 1;
+    }
     if (pipe(ab) || pipe(ba))
         return 1;
     pthread_create(&t, NULL, echo, NULL);
@@ -466,11 +475,18 @@ def _switches(pid: int) -> int:
 
 @pytest.mark.live
 def test_short_waits_are_sent_in_few_records_that_add_up(tmp_path: Path) -> None:
-    """Two threads waiting on each other tens of thousands of times a second send a small
-    fraction of that in off-CPU records, and each thread's on-CPU plus off-CPU time is still
-    about the time sampled (wall time)."""
+    """Two threads taking turns on one CPU, each waiting on the other tens of thousands of
+    times a second, send a small fraction of that in off-CPU records, and each thread's
+    on-CPU plus off-CPU time is the time sampled (wall time) within 15 %.
+
+    On one CPU every switch goes from one target thread to the other, so the time of the
+    switch-out's stack walks (about 1 µs a switch) lands on one side or the other: it was
+    added to the next thread's wait, 19-38 % too much in every run. And the CPU never idles:
+    the 99 Hz samples of a thread that leaves its CPU idle 100,000 times a second are off
+    by up to half on this VM's cpu-clock timer, perf's own samples too (the same threads
+    on two CPUs, against their scheduler run time), which no off-CPU bound can allow for."""
     require_bcc()
-    proc = start_workload(build(tmp_path, "ping_pong", PING_PONG), "60")
+    proc = start_workload(build(tmp_path, "ping_pong", PING_PONG), "60", str(max(os.sched_getaffinity(0))))
     try:
         collector = BccCollector(Target.for_pid(proc.pid), 99, off_cpu=True)
         collector.start()
@@ -485,12 +501,13 @@ def test_short_waits_are_sent_in_few_records_that_add_up(tmp_path: Path) -> None
     # switches for the comparison to mean something are required.
     assert switches > 1_000, switches
     assert records < switches / 4, (records, switches)
-    for tid in {p.tid for p in group.profiles}:
-        wall = sum(p.total_weight() for p in group.profiles if p.tid == tid)
-        # 35 %: at 20 % this failed in two fresh-clone CI runs out of about five, once under (2.12 s of
-        # 3.02) and once over (3.89 s of 3.04), and passed in every local run: an error of the
-        # on-CPU side's 99 Hz estimate on micro-bursts, or a real accounting gap, still to be found.
-        assert wall == pytest.approx(collector.elapsed(), rel=0.35), (tid, wall, collector.elapsed())
+    split = {tid: {p.time_kind: round(p.total_weight(), 3) for p in group.profiles if p.tid == tid}
+             for tid in {p.tid for p in group.profiles}}
+    assert len(split) == 2, split
+    for tid, kinds in split.items():
+        # Measured with the fix: 1-6 % off in 16 threads' runs, with and without two busy loops
+        # beside them (on-CPU: about 150 samples, split between the two threads by chance).
+        assert sum(kinds.values()) == pytest.approx(collector.elapsed(), rel=0.15), (tid, split, collector.elapsed())
 
 
 @pytest.mark.live
