@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import run
+from tests.test_cli import ok, run
 
 LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6"
 APP = "/opt/build/release/bin/app_server"
@@ -51,11 +51,11 @@ def test_top_at_80_columns_one_line_per_function(tmp_path: Path) -> None:
 def test_top_at_200_columns_and_wide(tmp_path: Path) -> None:
     """At 200 columns the paths are whole and the name gets the rest; `--wide` cuts nothing."""
     path = perf_script(tmp_path)
-    lines = run("top", path, env={"COLUMNS": "200"}).stdout.splitlines()
+    lines = ok("top", path, env={"COLUMNS": "200"}).splitlines()
     assert lines[2] == f"   6 60.00     6  60.00  {CPP[:135]}...  {APP}"
     assert len(lines[2]) == 198  # the name column leaves libc's whole path its room
     assert lines[3] == "   3 30.00     3  30.00  msort_with_tmp.part.0" + " " * 117 + f"  {LIBC}"
-    wide = run("top", path, "--wide", env={"COLUMNS": "80"}).stdout.splitlines()
+    wide = ok("top", path, "--wide", env={"COLUMNS": "80"}).splitlines()
     assert wide[2] == f"   6 60.00     6  60.00  {CPP}  {APP}"
 
 
