@@ -325,8 +325,8 @@ class BpfscopeApp(
         self.sandwich.show_function(frame)
         self.sandwich.table.focus()
 
-    def action_invert(self) -> None:
-        self.left_heavy.inverted = not self.left_heavy.inverted
+    def action_flip_root(self) -> None:
+        self.left_heavy.root_at_bottom = not self.left_heavy.root_at_bottom
 
     def action_pick_thread(self) -> None:
         s = self.session

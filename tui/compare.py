@@ -147,7 +147,7 @@ class ComparisonMixin(_Host):
         """Colour a flame pane by how each call path's share changed (comparing), else by the palette."""
         comparison = self._compare()
         model = graph.model
-        if comparison is None or model is None or (pane == "left-heavy" and self.session.inverted):
+        if comparison is None or model is None or (pane == "left-heavy" and self.session.bottom_up):
             self._node_shares.pop(pane, None)  # bottom-up paths have no counterpart: palette colours
             if graph.colorer is not None:
                 graph.set_colorer(None)
@@ -247,7 +247,7 @@ class ComparisonMixin(_Host):
             every = self._all_samples
             self._all_samples = None
             if every is not None:
-                every.flattened, every.inverted = self.session.flattened, self.session.inverted
+                every.flattened, every.bottom_up = self.session.flattened, self.session.bottom_up
                 self.session = every
         self._comparison_changed()
 
@@ -262,7 +262,7 @@ class ComparisonMixin(_Host):
             self._all_samples = shown
         since = Session(shown.group, merged=mark.after)
         # The filters and toggles carry over; a time range does not (the timeline starts at the mark).
-        since.flattened, since.inverted = shown.flattened, shown.inverted
+        since.flattened, since.bottom_up = shown.flattened, shown.bottom_up
         since.view = ViewState(chips=shown.view.chips)
         since.show_meanwhile(shown.current)
         self.session = since

@@ -18,7 +18,7 @@ from collectors.calltree import (
 from collectors.profile import Profile
 
 
-def inverted_tree(profile: Profile, weights: dict[int, float]) -> GroupedTree:
+def bottom_up_tree(profile: Profile, weights: dict[int, float]) -> GroupedTree:
     """The bottom-up tree: roots are the leaf functions, children their callers."""
     stacks = profile.stacks.stacks
     return GroupedTree([(stacks[sid][::-1], w) for sid, w in weights.items()])
@@ -35,7 +35,7 @@ class Derived:
     timeline: Derived | None = None
     grow_from: TimeOrderTree | None = field(default=None, repr=False)
     _left_heavy: GroupedTree | None = None
-    _inverted: GroupedTree | None = None
+    _bottom_up: GroupedTree | None = None
     _time_order: TimeOrderTree | None = None
     _totals: FunctionTotals | None = None
     _sandwiches: dict[int, Sandwich] = field(default_factory=dict)
@@ -88,11 +88,11 @@ class Derived:
         return self._left_heavy
 
     @property
-    def inverted(self) -> GroupedTree:
+    def bottom_up(self) -> GroupedTree:
         """The bottom-up (inverted) flame graph's tree."""
-        if self._inverted is None:
-            self._inverted = inverted_tree(self.profile, self.stack_weights)
-        return self._inverted
+        if self._bottom_up is None:
+            self._bottom_up = bottom_up_tree(self.profile, self.stack_weights)
+        return self._bottom_up
 
     @property
     def time_order(self) -> TimeOrderTree:

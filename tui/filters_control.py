@@ -42,19 +42,19 @@ class FiltersMixin(_Host):
         if big and not s.is_ready():
             s.pending = True
             self._refresh_status()  # the chips show at once; the panes follow when ready
-            self._derive_view(s.key, s.inverted, self.active_pane == "time-order")
+            self._derive_view(s.key, s.bottom_up, self.active_pane == "time-order")
             return
         s.pending = False
         self._load_profile()
 
     @work(thread=True, exclusive=True, group="view")
-    def _derive_view(self, key: ViewKey, inverted: bool, series: bool) -> None:
-        self.session.prepare(key, inverted, series)
-        self._from_thread(self._view_ready, key, inverted)
+    def _derive_view(self, key: ViewKey, bottom_up: bool, series: bool) -> None:
+        self.session.prepare(key, bottom_up, series)
+        self._from_thread(self._view_ready, key, bottom_up)
 
-    def _view_ready(self, key: ViewKey, inverted: bool) -> None:
+    def _view_ready(self, key: ViewKey, bottom_up: bool) -> None:
         s = self.session
-        if key != s.key or inverted != s.inverted:
+        if key != s.key or bottom_up != s.bottom_up:
             return  # a newer change is on its way
         s.pending = False
         self._load_profile()
@@ -192,8 +192,8 @@ class FiltersMixin(_Host):
         else:
             self.notify("nothing to redo", markup=False)
 
-    def action_toggle_inverted(self) -> None:
-        self.session.inverted = not self.session.inverted
+    def action_toggle_bottom_up(self) -> None:
+        self.session.bottom_up = not self.session.bottom_up
         self._view_changed()
         self.active_pane = "left-heavy"
 

@@ -143,7 +143,7 @@ GLOBAL_KEYS: tuple[GlobalKey, ...] = (
               ("Previous match", "Zoom to the previous matching frame")),
     GlobalKey("s", "open_sandwich", "Sandwich of frame", "open the selected function in Sandwich",
               ("Sandwich of the selected frame", "Open the selected function in Sandwich")),
-    GlobalKey("i", "invert", "Invert", "Left Heavy: root at the bottom / top",
+    GlobalKey("i", "flip_root", "Invert", "Left Heavy: root at the bottom / top",
               ("Invert Left Heavy", "Root at the top or the bottom"), lambda s: s.active_pane == "left-heavy"),
     # Comparing live shows all threads since the mark: a single thread has no such split.
     GlobalKey("t", "pick_thread", "Thread", "choose the thread, or all threads merged",
@@ -164,7 +164,7 @@ GLOBAL_KEYS: tuple[GlobalKey, ...] = (
               ("Undo filter change", "Undo the last filter or time range change")),
     GlobalKey("U", "redo", "Redo", "redo a filter or time range change",
               ("Redo filter change", "Redo a filter or time range change")),
-    GlobalKey("v", "toggle_inverted", "Bottom-up",
+    GlobalKey("v", "toggle_bottom_up", "Bottom-up",
               "Left Heavy: inverted (bottom-up) flame graph, leaf functions as roots",
               ("Inverted flame graph", "Left Heavy bottom-up: leaf functions as roots")),
     GlobalKey("w", "cycle_time_kind", "Time kind", "off-CPU captures: on-CPU / off-CPU / on+off (wall) time",

@@ -62,7 +62,7 @@ class LiveRequest:
     key: ViewKey | None
     """The view (`Session.key`); None: only apply the batches (the view is paused)."""
     pane: str = "left-heavy"
-    inverted: bool = False
+    bottom_up: bool = False
     """Left Heavy shows the bottom-up tree."""
     since_mark: bool = False
     """Comparing: the view is of the samples since the baseline, compared with those before."""
@@ -273,7 +273,7 @@ class LiveAggregator:
         if pane in FLAME_PANES:
             tree: GroupedTree | TimeOrderTree
             if pane == "left-heavy":
-                tree = derived.inverted if request.inverted else derived.left_heavy
+                tree = derived.bottom_up if request.bottom_up else derived.left_heavy
                 model = grouped_model(tree)
             else:
                 tree = derived.time_order

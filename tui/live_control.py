@@ -190,7 +190,7 @@ class LiveControlMixin(_Host):
             graph = self.left_heavy if pane == "left-heavy" else self.time_order
             state = graph.pane_state(self._carry_places.get(pane))
         frame = self.sandwich.frame if pane == "sandwich" else None
-        return LiveRequest(s.key, pane, s.inverted, self.comparing, mark, state, frame, self.sandwich.sort_by,
+        return LiveRequest(s.key, pane, s.bottom_up, self.comparing, mark, state, frame, self.sandwich.sort_by,
                            pane == "time-order", force)
 
     @work(thread=True, group="live-update")
@@ -238,7 +238,7 @@ class LiveControlMixin(_Host):
             self._show_since_baseline()  # a new mark: the difference starts again from it
             s = self.session
         s.adopt(update.session)
-        s.pending = (s.key, s.inverted) != (request.key, request.inverted) and self.live_on_worker
+        s.pending = (s.key, s.bottom_up) != (request.key, request.bottom_up) and self.live_on_worker
         if s.pending:  # the view changed meanwhile: build it next
             self._live_dirty = self._live_again = True
         self._comparison = update.comparison

@@ -55,7 +55,7 @@ ViewKey = tuple[int, str | None, bool, tuple[Chip, ...], tuple[float, float] | N
 
 class Session:
     """The group, the chosen profile (an index or MERGED), the time kind, recursion
-    flattening, the inverted toggle and the undoable filter chips and time range."""
+    flattening, the bottom-up toggle and the undoable filter chips and time range."""
 
     def __init__(self, group: ProfileGroup, merged: Profile | None = None) -> None:
         """`merged`: a profile of all threads kept up to date by the caller (live sampling,
@@ -75,7 +75,7 @@ class Session:
             else:
                 self.index = next(i for i, e in enumerate(entries) if self.index in e)
         self.flattened = False
-        self.inverted = False
+        self.bottom_up = False
         """Left Heavy shows the bottom-up tree (leaf functions as roots)."""
         self.view = ViewState()
         self._undo: list[ViewState] = []
@@ -244,13 +244,13 @@ class Session:
     def key(self) -> ViewKey:
         return (self.index, self.time_kind, self.flattened, self.view.chips, self.view.time_range)
 
-    def is_ready(self, key: ViewKey | None = None, inverted: bool | None = None) -> bool:
+    def is_ready(self, key: ViewKey | None = None, bottom_up: bool | None = None) -> bool:
         """Whether the view for `key` (default: the current one) and its Left Heavy tree
-        (bottom-up when `inverted`, default: as now) are computed."""
+        (bottom-up when `bottom_up`, default: as now) are computed."""
         d = self._derived.get(self.key if key is None else key)
         if d is None:
             return False
-        return (d._inverted if (self.inverted if inverted is None else inverted) else d._left_heavy) is not None
+        return (d._bottom_up if (self.bottom_up if bottom_up is None else bottom_up) else d._left_heavy) is not None
 
     def derive(self, key: ViewKey) -> Derived:
         """The view for `key`, computed if need be (safe on a worker thread: it only adds to
@@ -278,11 +278,11 @@ class Session:
             cache.pop(next(iter(cache)))
         cache[key] = d
 
-    def prepare(self, key: ViewKey, inverted: bool, series: bool = False) -> Derived:
+    def prepare(self, key: ViewKey, bottom_up: bool, series: bool = False) -> Derived:
         """Compute everything the first screen of `key` needs (for a worker thread): the
         view, its Left Heavy tree's top, and with `series` the density strip's rows."""
         d = self.derive(key)
-        tree = d.inverted if inverted else d.left_heavy
+        tree = d.bottom_up if bottom_up else d.left_heavy
         _ = tree.root.children
         if series and d.time_order.timed:
             self.thread_series(key)
@@ -320,15 +320,15 @@ class Session:
 
     @property
     def flame_tree(self) -> GroupedTree:
-        """The Left Heavy pane's tree: merged heaviest first, or bottom-up when inverted
+        """The Left Heavy pane's tree: merged heaviest first, or bottom-up (`bottom_up`)
         (while `pending`, a tree already built rather than build one on the UI thread)."""
         d = self.current
         if self.pending:
-            ready = d._inverted if self.inverted else d._left_heavy
-            fallback = d._left_heavy or d._inverted
+            ready = d._bottom_up if self.bottom_up else d._left_heavy
+            fallback = d._left_heavy or d._bottom_up
             if ready is None and fallback is not None:
                 return fallback
-        return d.inverted if self.inverted else d.left_heavy
+        return d.bottom_up if self.bottom_up else d.left_heavy
 
     @property
     def profile(self) -> Profile:

@@ -72,7 +72,7 @@ class StatusMixin(_Host):
         kind = s.kind_label()
         if kind is not None:
             parts.append(kind)
-        if s.inverted and self.active_pane == "left-heavy":
+        if s.bottom_up and self.active_pane == "left-heavy":
             parts.append("inverted (bottom-up)")
         if s.flattened:
             parts.append("recursion flattened")

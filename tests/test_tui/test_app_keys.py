@@ -136,11 +136,11 @@ async def test_i_flips_left_heavy() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("i")
         graph = app.left_heavy
-        assert graph.inverted
+        assert graph.root_at_bottom
         height = graph.scrollable_content_region.height
         assert graph.render_line(height - 1).text.startswith("main")
         await pilot.press("i")
-        assert not graph.inverted and graph.render_line(0).text.startswith("main")
+        assert not graph.root_at_bottom and graph.render_line(0).text.startswith("main")
 
 
 async def test_search_counts_highlights_and_steps_through_matches() -> None:
@@ -406,7 +406,7 @@ async def test_a_palette_command_runs_its_action() -> None:
     app = app_for()
     async with app.run_test(size=SIZE) as pilot:
         await run_palette_command(app, pilot, "Invert Left Heavy")
-        assert app.left_heavy.inverted
+        assert app.left_heavy.root_at_bottom
 
 
 async def test_details_line_describes_the_selection() -> None:

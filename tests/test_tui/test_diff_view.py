@@ -333,7 +333,7 @@ async def test_bottom_up_left_heavy_keeps_the_palette() -> None:
         await pilot.press("v")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert app.session.inverted and app.left_heavy.colorer is None
+        assert app.session.bottom_up and app.left_heavy.colorer is None
         await pilot.press("v")
         await pilot.pause()
         assert app.left_heavy.colorer is not None

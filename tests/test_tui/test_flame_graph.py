@@ -64,7 +64,7 @@ async def test_inverted_puts_the_root_at_the_bottom() -> None:
     app = GraphApp(small_group())
     async with app.run_test(size=(41, 6)) as pilot:
         graph = app.query_one(FlameGraph)
-        graph.inverted = True
+        graph.root_at_bottom = True
         await pilot.pause()
         assert graph.render_line(5).text.startswith("main")
         assert graph.render_line(4).text.startswith("a")

@@ -66,7 +66,7 @@ async def test_v_from_another_pane_opens_left_heavy() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("1", "v")
         assert app.active_pane == "left-heavy"
-        assert app.session.inverted
+        assert app.session.bottom_up
         assert outline(app)[0] == "d 40"
 
 

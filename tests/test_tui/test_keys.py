@@ -116,9 +116,9 @@ async def test_a_file_refuses_the_sampling_keys() -> None:
         await pilot.pause()
         assert refused(app) == REFUSED_OPENING_A_FILE
         await pilot.press("1")
-        assert refused(app) == REFUSED_OPENING_A_FILE | {"invert"}
+        assert refused(app) == REFUSED_OPENING_A_FILE | {"flip_root"}
         app.session.set_range((0.0, 50.0))
-        assert refused(app) == REFUSED_OPENING_A_FILE - {"clear_range"} | {"invert"}
+        assert refused(app) == REFUSED_OPENING_A_FILE - {"clear_range"} | {"flip_root"}
 
 
 async def test_sampling_pausing_and_stopping_change_what_is_refused() -> None:
@@ -160,7 +160,7 @@ async def test_a_refused_key_does_not_run(monkeypatch: pytest.MonkeyPatch) -> No
     """The predicate is what Textual consults: a refused key's action is not run, an allowed one is."""
     ran: list[str] = []
     monkeypatch.setattr(BpfscopeApp, "action_stop_sampling", lambda self: ran.append("x"))
-    monkeypatch.setattr(BpfscopeApp, "action_invert", lambda self: ran.append("i"))
+    monkeypatch.setattr(BpfscopeApp, "action_flip_root", lambda self: ran.append("i"))
     app = BpfscopeApp(small_group())
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("x", "i", "1", "i")

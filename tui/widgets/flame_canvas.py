@@ -29,12 +29,12 @@ from tui.views import FlameModel, FlameNode, Span, Viewport, layout_rows, zoom_v
 
 
 class FlameCanvas(ScrollView):
-    """A `FlameModel` drawn at a viewport, root at the top (or bottom when `inverted`), with
+    """A `FlameModel` drawn at a viewport, root at the top (or bottom when `root_at_bottom`), with
     a selected frame and a zoom stack; the base of `FlameGraph`, which styles it."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"flame-graph--cursor", "flame-graph--match"}
 
-    inverted: var[bool] = var(False)
+    root_at_bottom: var[bool] = var(False)
     """Root at the bottom (icicle turned over), as speedscope's callers view and `i` do."""
 
     selected: var[FlameNode | None] = var(None, init=False)
@@ -136,13 +136,13 @@ class FlameCanvas(ScrollView):
 
     def _total_rows(self) -> int:
         n = len(self.rows)
-        return max(n, self.scrollable_content_region.height) if self.inverted else n
+        return max(n, self.scrollable_content_region.height) if self.root_at_bottom else n
 
     def _depth_to_line(self, depth: int) -> int:
-        return self._total_rows() - 1 - depth if self.inverted else depth
+        return self._total_rows() - 1 - depth if self.root_at_bottom else depth
 
     def _line_to_depth(self, line: int) -> int:
-        return self._total_rows() - 1 - line if self.inverted else line
+        return self._total_rows() - 1 - line if self.root_at_bottom else line
 
     def _layout_changed(self) -> None:
         size = Size(self.layout_width, self._total_rows())
@@ -165,7 +165,7 @@ class FlameCanvas(ScrollView):
         if (self.show_horizontal_scrollbar, self.show_vertical_scrollbar) != bars:
             self.refresh(layout=True)
 
-    def watch_inverted(self) -> None:
+    def watch_root_at_bottom(self) -> None:
         self._strip_cache.clear()
         if self.model is not None:
             self._layout_changed()

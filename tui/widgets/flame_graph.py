@@ -86,7 +86,7 @@ class GraphMessage(Message):
 
 
 class FlameGraph(FlameCanvas, can_focus=True):
-    """A flame graph over a `FlameModel`, root at the top (or bottom when `inverted`)."""
+    """A flame graph over a `FlameModel`, root at the top (or bottom when `root_at_bottom`)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left,h", "cursor_left", "Prev", tooltip="previous frame at the same depth", show=False),
@@ -312,13 +312,13 @@ class FlameGraph(FlameCanvas, can_focus=True):
         self._step(1)
 
     def action_cursor_up(self) -> None:
-        if self.inverted:
+        if self.root_at_bottom:
             self._to_child()
         else:
             self._to_parent()
 
     def action_cursor_down(self) -> None:
-        if self.inverted:
+        if self.root_at_bottom:
             self._to_parent()
         else:
             self._to_child()

@@ -133,7 +133,7 @@ class SandwichView(Horizontal):
             yield FlameGraph(id="callees")
 
     def on_mount(self) -> None:
-        self.query_one("#callers", FlameGraph).inverted = True
+        self.query_one("#callers", FlameGraph).root_at_bottom = True
         self._add_columns()
 
     @property
