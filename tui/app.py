@@ -27,25 +27,25 @@ from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 from textual.widgets import ContentSwitcher, Footer, Static
 
-from collectors.diff import FunctionShares, NodeShares, PathDiff
 from collectors.live.base import Target
 from collectors.profile import Profile, ProfileGroup
 from collectors.safe_text import printable
 from tui.app_help import PALETTE_COMMANDS, help_sections, palette_commands
 from tui.compare import DIFF_SCALE, ComparisonMixin
-from tui.derived import Derived
+from tui.comparison import Comparison
 from tui.escape_delay import apply_escape_delay, driver_for
 from tui.files_control import FilesMixin
 from tui.filters_control import FiltersMixin
 from tui.gc_tuning import settle_gc, tune_gc
 from tui.keys import GLOBAL_KEYS, GlobalKey, is_available, key_bindings
 from tui.live import LiveOptions, LiveRun
-from tui.live_aggregate import LiveAggregator, LiveMark, LiveRequest, PreparedPane
+from tui.live_aggregate import LiveAggregator, LiveRequest, PreparedPane
 from tui.live_control import LIVE_TICK, SYNC_LIVE_SAMPLES, LiveControlMixin
 from tui.panes_control import SYNC_TOTALS_STACKS, PanesMixin
 from tui.screens.help import HelpScreen
 from tui.screens.process_picker import ProcessLister, ProcessPicker, list_processes
 from tui.screens.thread_picker import ThreadPicker
+from tui.search import Search
 from tui.search_control import SearchMixin
 from tui.session import MERGED, Session
 from tui.status_control import StatusMixin
@@ -93,16 +93,8 @@ class BpfscopeApp(
         """Open `group`, or with `live`, sample (`live.target`, or one chosen in the picker);
         with `baseline`, coloured by the change from it (`bpfscope diff BASE NEW`)."""
         super().__init__()
-        self.baseline_group = baseline
-        self.live_baseline: LiveMark | None = None
-        self.comparing = baseline is not None
-        """The panes show the change from the baseline (colours, Sandwich columns)."""
-        self._all_samples: Session | None = None
-        """Live, comparing: the session of every sample, shown again when `B` turns comparing off."""
-        self._base_profile: Profile | None = None
-        self._comparison: tuple[Derived, PathDiff, Profile] | None = None
-        self._base_shares: tuple[PathDiff, FunctionShares] | None = None
-        self._node_shares: dict[str, NodeShares[FlameNode]] = {}
+        self.comparison = Comparison(baseline)
+        """The baseline and the comparison of the shown view with it (`tui.comparison`)."""
         if group is None and live is None:
             raise ValueError("nothing to show: give a profile group or live options")
         self.has_profile = group is not None
@@ -125,8 +117,8 @@ class BpfscopeApp(
         self._prepared: PreparedPane | None = None
         """Live: the shown pane's model as the last update laid it out."""
         self.starting: Target | None = None
-        self.matches: frozenset[int] | None = None
-        self.search_error: str | None = None
+        self.search = Search()
+        """The prompt's pattern and the frames it matches (`tui.search`)."""
         self._loaded: set[str] = set()
         self._next_rebuild = 0.0
         self._ended_noted = False
@@ -239,7 +231,7 @@ class BpfscopeApp(
         self.watch(graph, "zoom_generation", zoomed, init=False)
 
     def on_flame_graph_back_at_top(self, event: FlameGraph.BackAtTop) -> None:
-        if self.matches is not None or self.search_bar.pattern:
+        if self.search.matches is not None or self.search_bar.pattern:
             self._clear_search()
         elif self.session.view.time_range is not None:
             self.action_clear_range()
@@ -291,7 +283,11 @@ class BpfscopeApp(
 
     @property
     def has_baseline(self) -> bool:
-        return self.baseline_group is not None or self.live_baseline is not None
+        return self.comparison.has_baseline
+
+    @property
+    def comparing(self) -> bool:
+        return self.comparison.comparing
 
     @property
     def has_time_kinds(self) -> bool:
@@ -308,7 +304,7 @@ class BpfscopeApp(
         self._focus_pane()
         self.refresh_bindings()
         self._refresh_status()
-        if self.matches is not None:
+        if self.search.matches is not None:
             self._show_match_count()
 
     def action_show_pane(self, pane: str) -> None:

@@ -19,15 +19,15 @@ from collections.abc import Callable
 from textual.app import App
 from textual.reactive import var
 
-from collectors.diff import FunctionShares, NodeShares, PathDiff, ShareChange
+from collectors.diff import FunctionShares, ShareChange
 from collectors.live.base import Target
-from collectors.profile import Profile, ProfileGroup
-from tui.derived import Derived
+from tui.comparison import Comparison
 from tui.live import LiveOptions, LiveRun
-from tui.live_aggregate import LiveAggregator, LiveMark, LiveRequest, PreparedPane
+from tui.live_aggregate import LiveAggregator, LiveRequest, PreparedPane
 from tui.screens.process_picker import ProcessLister
+from tui.search import Search
 from tui.session import Session
-from tui.views import FlameModel, FlameNode, PathMap
+from tui.views import FlameModel, PathMap
 from tui.widgets.flame_graph import FlameGraph
 from tui.widgets.sandwich import SandwichView
 from tui.widgets.search_bar import SearchBar
@@ -41,14 +41,7 @@ class AppHost(App[None]):
     paused: var[bool] = var(False, init=False)
 
     # The state, set in `BpfscopeApp.__init__` (documented there).
-    baseline_group: ProfileGroup | None
-    live_baseline: LiveMark | None
-    comparing: bool
-    _all_samples: Session | None
-    _base_profile: Profile | None
-    _comparison: tuple[Derived, PathDiff, Profile] | None
-    _base_shares: tuple[PathDiff, FunctionShares] | None
-    _node_shares: dict[str, NodeShares[FlameNode]]
+    comparison: Comparison
     has_profile: bool
     session: Session
     live_options: LiveOptions | None
@@ -63,8 +56,7 @@ class AppHost(App[None]):
     _mark_wanted: bool
     _prepared: PreparedPane | None
     starting: Target | None
-    matches: frozenset[int] | None
-    search_error: str | None
+    search: Search
     _loaded: set[str]
     _next_rebuild: float
     _ended_noted: bool

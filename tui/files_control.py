@@ -18,6 +18,7 @@ from textual import work
 from collectors.formats.output import save_profile
 from collectors.profile import ProfileGroup
 from collectors.safe_text import printable
+from tui.comparison import Comparison
 from tui.screens.export import ExportDialog
 from tui.screens.open_file import OpenFailed, OpenFileDialog, read_profile_file
 from tui.session import Session
@@ -76,8 +77,7 @@ class FilesMixin(_Host):
         self._live_samples, self._prepared = 0, None
         self.query_one(LiveStatus).remove_class("-live")  # a file: no live status line
         self.has_profile = True
-        self.baseline_group = self._base_profile = self._base_shares = None
-        self.live_baseline, self.comparing, self._all_samples, self._comparison = None, False, None, None
+        self.comparison = Comparison(None)
         self.session = Session(group)
         for graph in (self.left_heavy, self.time_order):
             with graph.unreported():

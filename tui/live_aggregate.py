@@ -35,6 +35,7 @@ from collectors.calltree import GroupedTree, TimeNode, TimeOrderTree, flatten_re
 from collectors.diff import FunctionShares, LiveBaseline, PathDiff, profiles_shares
 from collectors.profile import FrameTable, Profile, ProfileGroup
 from tui.chips import apply_chips
+from tui.comparison import Compared, LiveMark
 from tui.derived import Derived
 from tui.live import LiveRun
 from tui.sandwich_rows import sorted_functions
@@ -99,15 +100,6 @@ class PreparedPane:
 
 
 @dataclass(frozen=True, eq=False)
-class LiveMark:
-    """The baseline as the UI sees it: `mark` samples `before` it, `after` it those since (copies)."""
-
-    mark: int
-    before: Profile
-    after: Profile
-
-
-@dataclass(frozen=True, eq=False)
 class LiveUpdate:
     """What one `update` made: the UI thread's from now on (see the module docstring)."""
 
@@ -123,7 +115,7 @@ class LiveUpdate:
     baseline: LiveMark | None = None
     marked: bool = False
     """This update made a new mark."""
-    comparison: tuple[Derived, PathDiff, Profile] | None = None
+    comparison: Compared | None = None
     """Comparing: the view, its diff with the baseline, the baseline as compared (filtered)."""
     base_shares: FunctionShares | None = None
     """Comparing, in the Sandwich: the baseline's per-function shares."""
@@ -296,7 +288,7 @@ class LiveAggregator:
         if request.since_mark and mark is not None:
             base = apply_chips(flatten_recursion(mark.before) if flattened else mark.before, chips)
             diff = PathDiff(base, derived.profile)
-            comparison = (derived, diff, base)
+            comparison = Compared(derived, diff, base)
             if pane == "sandwich":
                 shares = diff.rekey_shares(profiles_shares(base.frames, [base]))
         return LiveUpdate(request, merged.profile.sample_count, added, session, prepared, mark, marked, comparison,

@@ -99,7 +99,7 @@ class LiveControlMixin(_Host):
         self.paused = False
         self._ended_noted = self._hint_noted = False
         self.session = aggregator.first_session()
-        self.live_baseline, self.comparing, self._all_samples, self._comparison = None, False, None, None
+        self.comparison.new_run()
         self._live_job, self._live_samples, self._prepared = None, 0, None
         self._live_dirty, self._live_again, self._mark_wanted = True, False, False
         for graph in (self.left_heavy, self.time_order):
@@ -190,8 +190,8 @@ class LiveControlMixin(_Host):
             graph = self.left_heavy if pane == "left-heavy" else self.time_order
             state = graph.pane_state(self._carry_places.get(pane))
         frame = self.sandwich.frame if pane == "sandwich" else None
-        return LiveRequest(s.key, pane, s.bottom_up, self.comparing, mark, state, frame, self.sandwich.sort_by,
-                           pane == "time-order", force)
+        return LiveRequest(s.key, pane, s.bottom_up, self.comparison.comparing, mark, state, frame,
+                           self.sandwich.sort_by, pane == "time-order", force)
 
     @work(thread=True, group="live-update")
     def _aggregate(self, aggregator: LiveAggregator, request: LiveRequest) -> None:
@@ -210,7 +210,7 @@ class LiveControlMixin(_Host):
         began = time.perf_counter()
         self._live_samples = update.samples
         if update.baseline is not None:
-            self.live_baseline = update.baseline
+            self.comparison.live_baseline = update.baseline
         if update.session is not None:
             self._adopt(update)
         if update.marked:
@@ -230,20 +230,18 @@ class LiveControlMixin(_Host):
     def _adopt(self, update: LiveUpdate) -> None:
         request = update.request
         assert update.session is not None
-        if self.paused or request.since_mark != self.comparing:
+        if self.paused or request.since_mark != self.comparison.comparing:
             self._live_dirty = True  # paused, or B since: the next one, when wanted
             return
         s = self.session
-        if update.marked and self.comparing:
+        if update.marked and self.comparison.comparing:
             self._show_since_baseline()  # a new mark: the difference starts again from it
             s = self.session
         s.adopt(update.session)
         s.pending = (s.key, s.bottom_up) != (request.key, request.bottom_up) and self.live_on_worker
         if s.pending:  # the view changed meanwhile: build it next
             self._live_dirty = self._live_again = True
-        self._comparison = update.comparison
-        if update.comparison is not None and update.base_shares is not None:
-            self._base_shares = (update.comparison[1], update.base_shares)
+        self.comparison.adopt(update.comparison, update.base_shares)
         self._prepared = update.pane
         with self.batch_update():
             self._loaded.clear()

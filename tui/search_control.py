@@ -8,13 +8,11 @@ Kept apart from the app, which only routes.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from textual.actions import SkipAction
 from textual.widgets import Input
 
-from tui.session import matching_frames, name_matcher
 from tui.views import count_matches, next_match
 from tui.widgets.flame_graph import FlameGraph
 from tui.widgets.search_bar import SearchBar
@@ -38,33 +36,22 @@ class SearchMixin(_Host):
 
     def _apply_search(self) -> None:
         bar = self.search_bar
-        self.search_error = None
-        try:
-            test = name_matcher(bar.pattern, bar.regex)
-        except re.error as e:
-            test = None
-            self.search_error = f"bad regex: {e.msg}"
-        if test is None:
-            self.matches = None
-        else:
-            derived = self.session.current
-            among = set(derived.totals.total) if derived.totals_ready else None
-            self.matches = frozenset(matching_frames(self.session.group, among, test))
+        matches = self.search.apply(self.session, bar.pattern, bar.regex)
         for graph in self.flame_graphs():
-            graph.set_matches(self.matches)
+            graph.set_matches(matches)
         self._show_match_count()
 
     def _show_match_count(self) -> None:
         """The prompt's count: what `n` steps through in the pane keys act on (frames in a
         flame pane, functions in the Sandwich's table)."""
-        matches = self.matches
+        matches = self.search.matches
         places = None
         uncounted = False
         graph = self.current_graph
         if matches and graph is not None and graph.model is not None:
             places = count_matches(graph.model, matches.__contains__)
             uncounted = places is None  # a huge tree: say what is known, functions
-        self.search_bar.set_count(None if matches is None else len(matches), self.search_error, places, uncounted)
+        self.search_bar.set_count(self.search.count, self.search.error, places, uncounted)
 
     def _clear_search(self) -> None:
         bar = self.search_bar
@@ -75,7 +62,11 @@ class SearchMixin(_Host):
 
     @property
     def match_count(self) -> int | None:
-        return None if self.matches is None else len(self.matches)
+        return self.search.count
+
+    @property
+    def search_error(self) -> str | None:
+        return self.search.error
 
     def action_search(self) -> None:
         # `/` is a priority binding: over other screens or in a text field it is a character.
@@ -84,23 +75,14 @@ class SearchMixin(_Host):
         self.search_bar.open()
 
     def _step_match(self, backwards: bool) -> None:
-        matches = self.matches
+        matches = self.search.matches
         if not matches:
             return
         if self.active_pane == "sandwich" and not isinstance(self.focused, FlameGraph):
             view = self.sandwich
-            order = [f for f in view.order if f in matches]
-            if not order:
-                return
-            cur = view.frame
-            pos = view.order.index(cur) if cur in view.order else -1
-            ranked = [(view.order.index(f), f) for f in order]
-            if backwards:
-                before = [f for i, f in ranked if i < pos]
-                view.show_function(before[-1] if before else order[-1])
-            else:
-                after = [f for i, f in ranked if i > pos]
-                view.show_function(after[0] if after else order[0])
+            fid = self.search.next_function(view.order, view.frame, backwards)
+            if fid is not None:
+                view.show_function(fid)
             return
         graph = self.current_graph
         if graph is None or graph.model is None:

@@ -78,7 +78,7 @@ class StatusMixin(_Host):
             parts.append("recursion flattened")
         if s.pending:
             parts.append("applying filters…")
-        if self.comparing:
+        if self.comparison.comparing:
             parts.append(self._comparison_label())
         width = self.query_one(ProfileHeader).size.width or 80
         return fit_title(parts, 1 if s.has_threads else None, width)
@@ -133,8 +133,8 @@ class StatusMixin(_Host):
         view_total = zoom.total if zoom is not None else graph.model.total
         facts = self._facts(node, view_total)
         details.show(facts, self.session.format)
-        shares = self._node_shares.get(graph.id or "")
-        if shares is not None and self.comparing:
+        shares = self.comparison.node_shares.get(graph.id or "")
+        if shares is not None and self.comparison.comparing:
             self._show_change(details, facts, shares.change(node))
 
     def _facts(self, node: FlameNode, view_total: float) -> FrameFacts:

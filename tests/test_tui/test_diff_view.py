@@ -254,7 +254,7 @@ async def test_live_baseline_shows_the_difference_since_the_mark() -> None:
         c.feed(HOT, 10)
         tick(app, clock)
         await pilot.press("b")
-        assert app.live_baseline is not None and app.live_baseline.mark == 40
+        assert app.comparison.live_baseline is not None and app.comparison.live_baseline.mark == 40
         c.feed(HOT, 30)
         tick(app, clock)
         await pilot.press("B")
@@ -286,7 +286,7 @@ async def test_b_again_moves_the_mark() -> None:
         tick(app, clock)
         assert app.left_heavy.model is not None and app.left_heavy.model.total == 10
         await pilot.press("b")
-        assert app.live_baseline is not None and app.live_baseline.mark == 20
+        assert app.comparison.live_baseline is not None and app.comparison.live_baseline.mark == 20
         assert app.left_heavy.model is not None and app.left_heavy.model.total == 0
         c.feed(HOT, 5)
         tick(app, clock)
@@ -487,7 +487,7 @@ def held_app(monkeypatch: pytest.MonkeyPatch) -> tuple[BpfscopeApp, threading.Ev
 
     monkeypatch.setattr(PathDiff, "expand", held)
     app = gone_app()
-    app.sync_compare_stacks = 0
+    app.comparison.sync_stacks = 0
     return app, release
 
 
@@ -529,5 +529,5 @@ async def test_a_comparison_finished_after_B_is_dropped(monkeypatch: pytest.Monk
         release.set()
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert app.left_heavy.colorer is None and app._comparison is None
+        assert app.left_heavy.colorer is None and app.comparison.current is None
         assert not app.query_one("#diff-legend").display

@@ -166,7 +166,7 @@ def test_a_mark_splits_the_samples_and_the_since_view_is_compared_with_before() 
     d = update.session.derive(KEY)
     assert d.profile.sample_count == 30 and d.profile is update.baseline.after
     assert update.baseline.before.sample_count == 40
-    derived, diff, base = update.comparison
+    derived, diff, base = update.comparison.derived, update.comparison.diff, update.comparison.base
     assert derived is d and base.sample_count == 40
     frames = update.session.group.frames
     hot = [next(i for i, f in enumerate(frames) if f.name == name) for name in HOT]

@@ -239,7 +239,7 @@ async def test_the_baseline_on_the_worker() -> None:
         c = await on_worker(app, pilot, clock)
         await pilot.press("b")
         await landed(app, pilot)
-        assert app.live_baseline is not None and app.live_baseline.mark == 15
+        assert app.comparison.live_baseline is not None and app.comparison.live_baseline.mark == 15
         assert any("baseline marked at 15 samples" in m for _, m in app.messages)
         c.feed(HOT, 30)
         tick(app, clock)
