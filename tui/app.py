@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import time
 from collections.abc import Callable, Iterable
 from typing import ClassVar
 
@@ -27,7 +28,6 @@ from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 from textual.widgets import ContentSwitcher, Footer, Static
 
-from collectors.live.base import Target
 from collectors.profile import Profile, ProfileGroup
 from collectors.safe_text import printable
 from tui.app_help import PALETTE_COMMANDS, help_sections, palette_commands
@@ -38,9 +38,9 @@ from tui.files_control import FilesMixin
 from tui.filters_control import FiltersMixin
 from tui.gc_tuning import settle_gc, tune_gc
 from tui.keys import GLOBAL_KEYS, GlobalKey, is_available, key_bindings
-from tui.live import LiveOptions, LiveRun
-from tui.live_aggregate import LiveAggregator, LiveRequest, PreparedPane
-from tui.live_control import LIVE_TICK, SYNC_LIVE_SAMPLES, LiveControlMixin
+from tui.live import LiveOptions
+from tui.live_control import LiveControlMixin
+from tui.live_driver import LIVE_TICK, LiveDriver
 from tui.panes_control import SYNC_TOTALS_STACKS, PanesMixin
 from tui.screens.help import HelpScreen
 from tui.screens.process_picker import ProcessLister, ProcessPicker, list_processes
@@ -48,6 +48,7 @@ from tui.screens.thread_picker import ThreadPicker
 from tui.search import Search
 from tui.search_control import SearchMixin
 from tui.session import MERGED, Session
+from tui.shown_panes import ShownPanes
 from tui.status_control import StatusMixin
 from tui.views import FlameNode, PathMap, without_repeats
 from tui.widgets.density import DensityStrip
@@ -103,26 +104,12 @@ class BpfscopeApp(
             self.session.index = MERGED  # as `bpfscope diff` compares: every thread of each file
         self.live_options = live
         self.process_lister = process_lister
-        self.live: LiveRun | None = None
-        self.aggregator: LiveAggregator | None = None
-        """Live: the run's worker side (`tui.live_aggregate`): the only one to touch its profiles."""
-        self._live_job: LiveRequest | None = None
-        """Live: the update being built on a worker (one at a time)."""
-        self._live_samples = 0
-        """Live: the samples of the last update (above `sync_live_samples`, updates go to a worker)."""
-        self.sync_live_samples = SYNC_LIVE_SAMPLES
-        self._live_dirty = self._live_again = self._mark_wanted = False
-        """Live: the next update must build even without new samples; one was asked for during
-        a build; `b` asks for a mark."""
-        self._prepared: PreparedPane | None = None
-        """Live: the shown pane's model as the last update laid it out."""
-        self.starting: Target | None = None
+        self.live_driver = LiveDriver(live.clock if live is not None else time.monotonic)
+        """Live: the run and when its updates are built, where (`tui.live_driver`)."""
         self.search = Search()
         """The prompt's pattern and the frames it matches (`tui.search`)."""
-        self._loaded: set[str] = set()
-        self._next_rebuild = 0.0
-        self._ended_noted = False
-        self._hint_noted = False
+        self.panes = ShownPanes()
+        """What each pane shows (`tui.shown_panes`)."""
         self._quitting = False
         self.pending_message: tuple[str, str, str, float] | None = None
         """A message for a screen whose message line is not mounted yet."""
@@ -130,17 +117,9 @@ class BpfscopeApp(
         """The last 100 messages, (severity, text), oldest first (tests read them)."""
         self.start_error: str | None = None
         """Why the target given on the command line could not be sampled (the app then exits 2)."""
-        self.rebuild_seconds = 0.0
-        """How long the last live update took the UI thread (its swap-in; built there: all of it)."""
         self.sync_view_stacks = SYNC_TOTALS_STACKS
         """Above this many unique stacks, a filter, range or time kind change is derived on a
         worker (a transform of 100k stacks takes about 0.2 s)."""
-        self._carry_places: dict[str, PathMap] = {}
-        """Panes whose next model keeps the selection and zoom, by path through this map (`r`)."""
-        self._shown_trees: dict[str, object] = {}
-        """The tree each flame pane shows: an unchanged tree keeps its pane's zoom."""
-        self._density_timed = False
-        """The density strip has rows: Time Order's samples have times."""
 
     # --- composition -------------------------------------------------------------------
 
@@ -347,7 +326,7 @@ class BpfscopeApp(
         self.session.flattened = not self.session.flattened
         same: PathMap = list
         mapping = without_repeats if self.session.flattened else same
-        self._carry_places = {pane: mapping for pane in ("left-heavy", "time-order") if pane in self._shown_trees}
+        self.panes.carry(mapping)
         self._view_changed()
         self.notify("recursion flattened" if self.session.flattened else "recursion shown", markup=False)
 

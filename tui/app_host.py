@@ -20,14 +20,14 @@ from textual.app import App
 from textual.reactive import var
 
 from collectors.diff import FunctionShares, ShareChange
-from collectors.live.base import Target
 from tui.comparison import Comparison
 from tui.live import LiveOptions, LiveRun
-from tui.live_aggregate import LiveAggregator, LiveRequest, PreparedPane
+from tui.live_driver import LiveDriver
 from tui.screens.process_picker import ProcessLister
 from tui.search import Search
 from tui.session import Session
-from tui.views import FlameModel, PathMap
+from tui.shown_panes import ShownPanes
+from tui.views import FlameModel
 from tui.widgets.flame_graph import FlameGraph
 from tui.widgets.sandwich import SandwichView
 from tui.widgets.search_bar import SearchBar
@@ -40,34 +40,19 @@ class AppHost(App[None]):
     active_pane: var[str] = var("left-heavy", init=False)
     paused: var[bool] = var(False, init=False)
 
-    # The state, set in `BpfscopeApp.__init__` (documented there).
-    comparison: Comparison
-    has_profile: bool
+    # The state, set in `BpfscopeApp.__init__` (documented there): the session and the
+    # feature objects, then the app's own.
     session: Session
+    search: Search
+    comparison: Comparison
+    live_driver: LiveDriver
+    panes: ShownPanes
+    has_profile: bool
     live_options: LiveOptions | None
     process_lister: ProcessLister
-    live: LiveRun | None
-    aggregator: LiveAggregator | None
-    _live_job: LiveRequest | None
-    _live_samples: int
-    sync_live_samples: int
-    _live_dirty: bool
-    _live_again: bool
-    _mark_wanted: bool
-    _prepared: PreparedPane | None
-    starting: Target | None
-    search: Search
-    _loaded: set[str]
-    _next_rebuild: float
-    _ended_noted: bool
-    _hint_noted: bool
     _quitting: bool
     start_error: str | None
-    rebuild_seconds: float
     sync_view_stacks: int
-    _shown_trees: dict[str, object]
-    _carry_places: dict[str, PathMap]
-    _density_timed: bool
 
     # --- the panes (tui.app) -----------------------------------------------------------
 
@@ -90,6 +75,10 @@ class AppHost(App[None]):
     @property
     @abstractmethod
     def current_graph(self) -> FlameGraph | None: ...
+
+    @property
+    @abstractmethod
+    def live(self) -> LiveRun | None: ...
 
     @abstractmethod
     def flame_graphs(self) -> list[FlameGraph]: ...

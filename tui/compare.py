@@ -64,10 +64,10 @@ class ComparisonMixin(_Host):
             return
         for pane in ("left-heavy", "time-order"):
             graph = self.left_heavy if pane == "left-heavy" else self.time_order
-            if pane in self._loaded and graph.model is not None:
+            if pane in self.panes.loaded and graph.model is not None:
                 self._color_graph(pane, graph)
-        if "sandwich" in self._loaded:
-            self._loaded.discard("sandwich")  # its columns change: filled again (now if shown)
+        if "sandwich" in self.panes.loaded:
+            self.panes.loaded.discard("sandwich")  # its columns change: filled again (now if shown)
             if self.active_pane == "sandwich":
                 self._ensure_loaded("sandwich")
         self._refresh_status()
@@ -164,7 +164,7 @@ class ComparisonMixin(_Host):
         the mark is made by the next update (at once while the profile is small)."""
         if self.live is None:
             return
-        self._mark_wanted = True
+        self.live_driver.mark_wanted = True
         self.refresh_live_view(force=True)
 
     def action_toggle_comparison(self) -> None:

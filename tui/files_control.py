@@ -35,8 +35,8 @@ class FilesMixin(_Host):
 
     def action_export(self) -> None:
         # Live: every sample so far, even paused (a copy: sampling goes on meanwhile).
-        group = self.aggregator.group_now() if self.live is not None and self.aggregator is not None \
-            else self.session.group
+        aggregator = self.live_driver.aggregator
+        group = aggregator.group_now() if aggregator is not None else self.session.group
 
         def save(path: str, fmt: str) -> object:
             # The file names itself: opened again, its header shows this name, not the old one.
@@ -73,8 +73,7 @@ class FilesMixin(_Host):
         if self.live is not None and not self.live.ended:
             self.notify("stop sampling (x) before opening a file", severity="warning", markup=False)
             return
-        self.live = self.aggregator = None
-        self._live_samples, self._prepared = 0, None
+        self.live_driver.end()
         self.query_one(LiveStatus).remove_class("-live")  # a file: no live status line
         self.has_profile = True
         self.comparison = Comparison(None)

@@ -98,12 +98,12 @@ class FiltersMixin(_Host):
         untimed x is cumulative weight, where a density is flat)."""
         timeline = self.session.current.time_order
         strip = self.density
-        self._density_timed = timeline.timed and model.end > model.start
-        if self._density_timed:
+        self.panes.density_timed = timeline.timed and model.end > model.start
+        if self.panes.density_timed:
             profile = (self.session.current.timeline or self.session.current).profile
             origin = profile.times[0] if profile.times else None
             series = self.session.thread_series()
-            prepared = self._prepared  # live: indexed on the worker, if for these very rows
+            prepared = self.live_driver.prepared  # live: indexed on the worker, if for these very rows
             indexes = prepared.density if prepared is not None and prepared.series is series else None
             strip.set_series(series, model.start, model.end, origin=origin, indexes=indexes)
             view = self.time_order.view
@@ -113,7 +113,7 @@ class FiltersMixin(_Host):
         self._show_density()
 
     def _show_density(self) -> None:
-        self.density.display = self.active_pane == "time-order" and self._density_timed
+        self.density.display = self.active_pane == "time-order" and self.panes.density_timed
 
     def on_density_strip_bin_clicked(self, event: DensityStrip.BinClicked) -> None:
         # The user's doing, as a drag on the graph: the graph draws it at once and reports it.
@@ -125,7 +125,7 @@ class FiltersMixin(_Host):
 
     def _after_filter_change(self) -> None:
         self._view_changed()
-        if "time-order" in self._loaded and not self.session.pending:
+        if "time-order" in self.panes.loaded and not self.session.pending:
             self._show_range()  # else when the new view is ready
         self.refresh_bindings()
 

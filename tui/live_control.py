@@ -1,12 +1,13 @@
 """Live sampling: starting a collector, applying its samples, pausing and stopping.
 
-A mixin of `BpfscopeApp` (see `tui.app_host`): a collector starts on a worker (bcc
-compiles for seconds); `live_tick` asks its `tui.live_aggregate.LiveAggregator` at most
-`1 / LIVE_TICK` times a second to apply what it gathered and rebuild the shown pane
-(paused: only to apply it), on a worker once the profile outgrows `sync_live_samples`, and
-swaps the finished result in (`_live_landed`): what the UI thread does per update no
-longer grows with the profile. Signals, `x` and quitting stop the collector so kernel
-resources are released. Kept apart from the app, which only routes.
+A mixin of `BpfscopeApp` (see `tui.app_host`) running the `tui.live_driver.LiveDriver`
+feature object, which decides when an update is due and where it is built: a collector
+starts on a worker (bcc compiles for seconds); `live_tick` asks the run's
+`tui.live_aggregate.LiveAggregator` at most `1 / LIVE_TICK` times a second to apply what it
+gathered and rebuild the shown pane (paused: only to apply it), on a worker once the
+profile outgrows the driver's `sync_samples`, and swaps the finished result in
+(`_live_landed`): what the UI thread does per update no longer grows with the profile.
+Signals, `x` and quitting stop the collector so kernel resources are released.
 """
 
 from __future__ import annotations
@@ -30,21 +31,16 @@ if TYPE_CHECKING:
 else:
     _Host = object
 
-LIVE_TICK = 0.25
-"""Seconds between live updates (batches applied, panes rebuilt): at most 4 a second."""
-LIVE_BUSY_FACTOR = 4.0
-"""An update whose swap-in took T seconds of the UI thread waits 4 T before the next; one that
-took W seconds on the worker waits W (the worker holds the GIL meanwhile, which slows keys)."""
-SYNC_LIVE_SAMPLES = 5_000
-"""Up to this many samples, live updates are built on the UI thread (a few ms: less than the
-thread hand-offs would cost); above, on a worker."""
-LIVE_SANDWICH_TICK = 1.0
-"""The Sandwich refills a table (its drawing is not in the measured rebuild time): at most once a second."""
 LIVE_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 
 class LiveControlMixin(_Host):
     """Live sampling: the collector's life, the periodic rebuild, pause and stop."""
+
+    @property
+    def live(self) -> LiveRun | None:
+        """The live run shown (sampling or ended); None for a file."""
+        return self.live_driver.run
 
     def _handle_signals(self) -> None:
         """SIGTERM, SIGHUP and SIGINT leave the app the normal way (see `_signalled`)."""
@@ -65,9 +61,9 @@ class LiveControlMixin(_Host):
     def start_sampling(self, target: Target) -> None:
         """Start a collector on `target` (on a worker: bcc compiles for seconds); the current
         run, if any, goes on until the new one has started."""
-        if self.live_options is None or self.starting is not None:
+        if self.live_options is None or self.live_driver.starting is not None:
             return
-        self.starting = target
+        self.live_driver.starting = target
         self._update_live_status()
         self._start_collector(target)
 
@@ -86,27 +82,22 @@ class LiveControlMixin(_Host):
             collector.stop()  # the app is gone: release the kernel resources anyway
 
     def _started(self, collector: Collector, note: str | None) -> None:
-        self.starting = None
+        self.live_driver.starting = None
         if self._quitting:
             collector.stop()
             return
         self.stop_sampling()
         options = self.live_options
         log = options.output_log if options is not None and collector.target.command else None
-        run = self.live = LiveRun(collector, note, log)
-        aggregator = self.aggregator = LiveAggregator(run)
+        aggregator = self.live_driver.begin(LiveRun(collector, note, log))
         self.has_profile = True
         self.paused = False
-        self._ended_noted = self._hint_noted = False
         self.session = aggregator.first_session()
         self.comparison.new_run()
-        self._live_job, self._live_samples, self._prepared = None, 0, None
-        self._live_dirty, self._live_again, self._mark_wanted = True, False, False
         for graph in (self.left_heavy, self.time_order):
             with graph.unreported():
                 graph.set_model(None, None)
         self._load_profile()
-        self._next_rebuild = 0.0
         if isinstance(self.screen, ProcessPicker):
             self.pop_screen()
         if note:
@@ -116,7 +107,7 @@ class LiveControlMixin(_Host):
         self._update_live_status()
 
     def _start_failed(self, target: Target, reason: str) -> None:
-        self.starting = None
+        self.live_driver.starting = None
         reason = plain_failure(reason, target)
         if self.live is None and self.live_options is not None and target is self.live_options.target:
             # The target named on the command line (`-p`, `--`): as `bpfscope record`, one line
@@ -136,59 +127,51 @@ class LiveControlMixin(_Host):
         run = self.live
         if run is None or self._quitting or self._exit or not self.is_running:
             return  # exiting: the widgets may already be gone; quitting stops the collector
-        if run.ended and not self._ended_noted:
-            self._ended_noted = True
-            self._live_dirty = True  # the last samples, whatever the pause
+        driver = self.live_driver
+        if driver.ended_now():  # its last samples are applied, whatever the pause
             if not run.stopped:
                 self.notify(run.state(False), markup=False)
             self.refresh_bindings()
-        hint = run.collector.stats.hint()
-        if hint and not self._hint_noted:
-            self._hint_noted = True
-            share = run.collector.stats.truncated_share
+        share = driver.hint_now()
+        if share is not None:
             self.notify(f"{share:.0%} of the user stacks stop early (no frame pointers?): rebuild with "
                         "-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer to see whole stacks",
                         title="hint", severity="warning", timeout=20, markup=False)
-        if self._live_job is None and (self.paused or self._clock() >= self._next_rebuild):
+        if driver.due(self.paused):
             self.refresh_live_view()
         self._update_live_status()
 
     @property
     def live_on_worker(self) -> bool:
-        """Live updates are built on a worker: the profile outgrew `sync_live_samples` (or will
-        with what the collector has gathered: its count is safe to read from any thread)."""
-        run = self.live
-        return run is not None and max(self._live_samples, run.collector.stats.samples) > self.sync_live_samples
+        """Live updates are built on a worker (see `LiveDriver.on_worker`)."""
+        return self.live_driver.on_worker
 
     def refresh_live_view(self, force: bool = False) -> None:
         """Apply the samples gathered so far and rebuild the shown pane from them, keeping the
         selection and zoom (`force`: even without new samples: the view changed): at once
         while the profile is small, else on a worker, the panes keeping what they show until
         it lands (`_live_landed`). One build at a time: asked during one, it follows it."""
-        aggregator = self.aggregator
-        if aggregator is None:
-            return
-        self._live_dirty = self._live_dirty or force
-        if self._live_job is not None:
-            self._live_again = True
+        driver = self.live_driver
+        aggregator = driver.aggregator
+        if aggregator is None or not driver.ask(force):
             return
         request = self._live_request()
-        if not self.live_on_worker:
+        if not driver.on_worker:
             self._live_landed(aggregator, aggregator.update(request), False)
             return
-        self._live_job = request
+        driver.job = request
         self._aggregate(aggregator, request)
 
     def _live_request(self) -> LiveRequest:
-        mark, self._mark_wanted = self._mark_wanted, False
+        mark = self.live_driver.take_mark()
         if self.paused:
             return LiveRequest(None, mark=mark)
-        force, self._live_dirty = self._live_dirty, False
+        force = self.live_driver.take_force()
         s, pane = self.session, self.active_pane
         state = None
         if pane in FLAME_PANES:
             graph = self.left_heavy if pane == "left-heavy" else self.time_order
-            state = graph.pane_state(self._carry_places.get(pane))
+            state = graph.pane_state(self.panes.carry_places.get(pane))
         frame = self.sandwich.frame if pane == "sandwich" else None
         return LiveRequest(s.key, pane, s.bottom_up, self.comparison.comparing, mark, state, frame,
                            self.sandwich.sort_by, pane == "time-order", force)
@@ -202,13 +185,9 @@ class LiveControlMixin(_Host):
         """Swap in what an update built (UI thread): the copies it made are the app's now.
         The next update waits `LIVE_TICK` (Sandwich: `LIVE_SANDWICH_TICK`), and longer after
         a slow one (see `LIVE_BUSY_FACTOR`)."""
-        request = update.request
-        if self._live_job is request:
-            self._live_job = None
-        if aggregator is not self.aggregator or self._quitting:
+        if not self.live_driver.landed(aggregator, update) or self._quitting:
             return  # another run since, or leaving
         began = time.perf_counter()
-        self._live_samples = update.samples
         if update.baseline is not None:
             self.comparison.live_baseline = update.baseline
         if update.session is not None:
@@ -217,21 +196,16 @@ class LiveControlMixin(_Host):
             self.refresh_bindings()
             self.notify(f"baseline marked at {update.baseline.mark if update.baseline else 0} samples; "
                         "B shows the difference since", markup=False)
-        worker = update.seconds if on_worker else 0.0
-        self.rebuild_seconds = time.perf_counter() - began + (0.0 if on_worker else update.seconds)
-        if update.session is not None:
-            least = LIVE_SANDWICH_TICK if self.active_pane == "sandwich" else LIVE_TICK
-            self._next_rebuild = self._clock() + max(least, LIVE_BUSY_FACTOR * self.rebuild_seconds, worker)
+        self.live_driver.timed(update, time.perf_counter() - began, on_worker, self.active_pane == "sandwich")
         self._update_live_status()
-        if self._live_again:
-            self._live_again = False
+        if self.live_driver.take_again():
             self.refresh_live_view()
 
     def _adopt(self, update: LiveUpdate) -> None:
         request = update.request
         assert update.session is not None
         if self.paused or request.since_mark != self.comparison.comparing:
-            self._live_dirty = True  # paused, or B since: the next one, when wanted
+            self.live_driver.dirty = True  # paused, or B since: the next one, when wanted
             return
         s = self.session
         if update.marked and self.comparison.comparing:
@@ -240,11 +214,11 @@ class LiveControlMixin(_Host):
         s.adopt(update.session)
         s.pending = (s.key, s.bottom_up) != (request.key, request.bottom_up) and self.live_on_worker
         if s.pending:  # the view changed meanwhile: build it next
-            self._live_dirty = self._live_again = True
+            self.live_driver.dirty = self.live_driver.again = True
         self.comparison.adopt(update.comparison, update.base_shares)
-        self._prepared = update.pane
+        self.live_driver.prepared = update.pane
         with self.batch_update():
-            self._loaded.clear()
+            self.panes.view_changed()
             self._ensure_loaded(self.active_pane)
             if self.search_bar.pattern:
                 self._apply_search()
@@ -283,9 +257,6 @@ class LiveControlMixin(_Host):
             self._refresh_status()
         self.refresh_live_view(force=True)
 
-    def _clock(self) -> float:
-        return self.live_options.clock() if self.live_options is not None else time.monotonic()
-
     def _update_live_status(self) -> None:
         found = self.screen_stack[0].query(LiveStatus) if self.screen_stack else None
         if not found:
@@ -294,8 +265,9 @@ class LiveControlMixin(_Host):
         run = self.live
         if run is not None:
             status.show(status_text(run, self.paused, status.size.width or 80), paused=self.paused, ended=run.ended)
-        if self.starting is not None:
-            what = f"starting a collector for {printable(self.starting.describe())}…"
+        starting = self.live_driver.starting
+        if starting is not None:
+            what = f"starting a collector for {printable(starting.describe())}…"
             status.show(f"{status.text} · {what}" if run is not None else what)
 
     def stop_sampling(self) -> None:
@@ -306,8 +278,7 @@ class LiveControlMixin(_Host):
 
     def watch_paused(self) -> None:
         if not self.paused:
-            self._next_rebuild = 0.0
-            self._live_dirty = True
+            self.live_driver.resumed()
         self.refresh_bindings()  # the footer's space: Pause or Resume
         self._update_live_status()
 
@@ -326,7 +297,7 @@ class LiveControlMixin(_Host):
         if run is None or run.ended:
             return
         run.stop_collector()  # its last batches: applied by the update, with the rest
-        self._ended_noted = True
+        self.live_driver.ended_noted = True
         self.paused = False
         self.refresh_live_view(force=True)
         self.refresh_bindings()

@@ -34,7 +34,7 @@ class PanesMixin(_Host):
 
     def _load_profile(self) -> None:
         """(Re)build the panes for the session's current profile; panes not shown wait."""
-        self._loaded.clear()
+        self.panes.view_changed()
         derived = self.session.current
         if self.live is not None:
             pass  # rebuilt at every update: only for the Sandwich, when it is shown
@@ -47,22 +47,23 @@ class PanesMixin(_Host):
         self._refresh_status()
 
     def _ensure_loaded(self, pane: str) -> None:
-        if pane in self._loaded or self._live_deferred(pane):
+        if pane in self.panes.loaded or self._live_deferred(pane):
             return
-        self._loaded.add(pane)
+        self.panes.loaded.add(pane)
         derived = self.session.current
         frames = self.session.group.frames
         if pane in ("left-heavy", "time-order"):
             graph = self.left_heavy if pane == "left-heavy" else self.time_order
             tree: object = self.session.flame_tree if pane == "left-heavy" else derived.time_order
-            if self.live is None and self._shown_trees.get(pane) is tree:
+            if not self.panes.show_tree(pane, tree) and self.live is None:
                 if pane == "time-order":
                     self._show_range()
                 return  # e.g. only the time range changed: Time Order keeps its zoom
-            self._shown_trees[pane] = tree
-            prepared = self._prepared if self._prepared is not None and self._prepared.tree is tree else None
+            prepared = self.live_driver.prepared
+            if prepared is not None and prepared.tree is not tree:
+                prepared = None
             model = prepared.model if prepared is not None else self._model_of(tree)
-            carried = self._carry_places.pop(pane, None)
+            carried = self.panes.take_carried(pane)
             with graph.unreported():  # its range clipped to the new model: not the user's doing
                 if prepared is not None and graph.model is not None and graph.pane_state(carried) == prepared.state:
                     # live: laid out on the worker for this very zoom and selection

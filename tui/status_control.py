@@ -102,7 +102,7 @@ class StatusMixin(_Host):
     def _time_order_crumbs(self, graph: FlameGraph, crumbs: list[str]) -> tuple[list[str], str | None]:
         """Time Order's breadcrumb ends with the span shown after `+`/`-`/`,`/`.` (a free
         view of the axis); without sample times, a note that x is the file's order."""
-        tree = self._shown_trees.get("time-order")
+        tree = self.panes.shown_trees.get("time-order")
         timed = isinstance(tree, TimeOrderTree) and tree.timed
         view = graph.view
         if view is not None and view.node is None and len(graph.zoom_stack) > 1:
@@ -169,6 +169,6 @@ class StatusMixin(_Host):
             return self.time_order.model.total  # the whole timeline, whatever the time range
         return (
             self.left_heavy.model.total
-            if self.left_heavy.model is not None and "left-heavy" in self._loaded
+            if self.left_heavy.model is not None and "left-heavy" in self.panes.loaded
             else self.session.current.total_weight
         )

@@ -1,16 +1,25 @@
 """The profile screen's feature objects on their own, without Textual: search (`tui.search`),
 the comparison with a baseline (`tui.comparison`), the live driver (`tui.live_driver`) and
-what the panes show (`tui.pane_state`)."""
+what the panes show (`tui.shown_panes`)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 
 from collectors.formats import folded
+from collectors.live.base import Target
+from tests.test_tui.fake_collector import FakeCollector
 from tui.chips import parse_filter
 from tui.comparison import Compared, CompareJob, Comparison
+from tui.live import LiveRun
+from tui.live_aggregate import LiveAggregator, LiveRequest, LiveUpdate
+from tui.live_driver import LIVE_BUSY_FACTOR, LIVE_SANDWICH_TICK, LIVE_TICK, LiveDriver
 from tui.search import Search
 from tui.session import Session
+from tui.shown_panes import ShownPanes
+from tui.views import without_repeats
 
 BASE = "main;parse 30\nmain;parse;lex 10\nmain;render 60\n"
 NEW = "main;render 20\nmain;parse 50\nmain;parse;lex 10\nmain;net 20\n"
@@ -156,3 +165,151 @@ def test_a_base_of_many_threads_is_compared_merged() -> None:
     assert merged is not None and merged.total_weight() == 200
     assert comparison.baseline(live=False) is merged, "merged once"
     assert comparison.baseline(live=True) is None, "live, the baseline is the mark"
+
+
+# --- the live driver ------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def live_driver(sync_samples: int = 50) -> tuple[LiveDriver, FakeCollector, Clock]:
+    clock = Clock()
+    collector = FakeCollector(Target.for_pid(4242))
+    collector.start()
+    driver = LiveDriver(clock, sync_samples)
+    driver.begin(LiveRun(collector))
+    return driver, collector, clock
+
+
+def built(driver: LiveDriver, paused: bool = False) -> tuple[LiveAggregator, LiveUpdate]:
+    """What `live_control` does for one update: the request from the driver's flags, built."""
+    aggregator = driver.aggregator
+    assert aggregator is not None
+    mark = driver.take_mark()
+    request = LiveRequest(None, mark=mark) if paused else LiveRequest(KEY, mark=mark, force=driver.take_force())
+    return aggregator, aggregator.update(request)
+
+
+KEY = Session(folded.read(NEW, "new.folded")).key
+
+
+def test_a_new_run_is_due_at_once_and_builds_without_new_samples() -> None:
+    driver, _, _ = live_driver()
+    assert driver.due(paused=False) and driver.ask(force=False)
+    aggregator, update = built(driver)
+    assert update.session is not None, "the first update builds, even empty"
+    assert driver.landed(aggregator, update)
+
+
+def test_the_next_update_waits_the_tick_and_longer_after_a_slow_one() -> None:
+    driver, collector, clock = live_driver()
+    collector.feed(["main", "work"], 3)
+    aggregator, update = built(driver)
+    assert driver.landed(aggregator, update) and driver.samples == 3
+    driver.timed(update, swapped=0.01, on_worker=False, sandwich=False)
+    assert not driver.due(paused=False)
+    clock.now += LIVE_TICK
+    assert driver.due(paused=False)
+    # A slow swap-in (0.2 s of the UI thread) waits four times as long.
+    driver.timed(update, swapped=0.2 - update.seconds, on_worker=False, sandwich=False)
+    assert driver.rebuild_seconds == pytest.approx(0.2)
+    clock.now += LIVE_BUSY_FACTOR * 0.2 - 0.01
+    assert not driver.due(paused=False)
+    clock.now += 0.02
+    assert driver.due(paused=False)
+    # Paused, batches are applied at once (nothing is built).
+    driver.timed(update, swapped=0.0, on_worker=False, sandwich=True)
+    assert not driver.due(paused=False) and driver.due(paused=True)
+
+
+def test_the_sandwich_refills_at_most_once_a_second() -> None:
+    driver, _, clock = live_driver()
+    aggregator, update = built(driver)
+    driver.landed(aggregator, update)
+    driver.timed(update, swapped=0.0, on_worker=False, sandwich=True)
+    clock.now += LIVE_SANDWICH_TICK - 0.01
+    assert not driver.due(paused=False)
+    clock.now += 0.02
+    assert driver.due(paused=False)
+
+
+def test_one_update_at_a_time_and_one_asked_meanwhile_follows_it_forced() -> None:
+    driver, collector, _ = live_driver(sync_samples=0)
+    collector.feed(["main"], 1)
+    assert driver.on_worker, "above sync_samples (counting what the collector gathered)"
+    assert driver.ask(force=False)
+    aggregator = driver.aggregator
+    assert aggregator is not None
+    request = LiveRequest(KEY, force=driver.take_force())
+    driver.job = request  # on a worker
+    assert not driver.due(paused=False) and not driver.due(paused=True)
+    assert not driver.ask(force=True), "one is being built: this one follows"
+    update = aggregator.update(request)
+    assert driver.landed(aggregator, update) and driver.job is None
+    assert driver.take_again() and not driver.take_again()
+    assert driver.take_force(), "the follower builds even without new samples"
+
+
+def test_an_update_of_an_earlier_run_is_dropped() -> None:
+    driver, _, _ = live_driver()
+    old, update = built(driver)
+    driver.begin(LiveRun(FakeCollector(Target.for_pid(4343))))
+    assert not driver.landed(old, update)
+    assert driver.samples == 0
+
+
+def test_b_marks_the_baseline_with_the_next_update_only() -> None:
+    driver, collector, _ = live_driver()
+    collector.feed(["main"], 4)
+    driver.mark_wanted = True
+    _, update = built(driver)
+    assert update.baseline is not None and update.baseline.mark == 4
+    _, update = built(driver)
+    assert not update.marked
+
+
+def test_the_end_and_the_hint_are_noted_once() -> None:
+    driver, collector, _ = live_driver()
+    assert not driver.ended_now()
+    driver.take_force()
+    collector.exit("gone")
+    assert driver.ended_now() and driver.take_force(), "its last samples: applied whatever the pause"
+    assert not driver.ended_now()
+    assert driver.hint_now() is None
+    collector._stats = dataclasses.replace(collector.stats, user_stacks=100, truncated_stacks=90)
+    assert driver.hint_now() == pytest.approx(0.9)
+    assert driver.hint_now() is None
+
+
+def test_resuming_builds_at_once() -> None:
+    driver, _, _ = live_driver()
+    aggregator, update = built(driver)
+    driver.landed(aggregator, update)
+    driver.timed(update, swapped=1.0, on_worker=False, sandwich=False)
+    assert not driver.due(paused=False)
+    driver.resumed()
+    assert driver.due(paused=False) and driver.take_force()
+
+
+# --- what the panes show --------------------------------------------------------------------
+
+
+def test_an_unchanged_tree_is_not_shown_again_and_places_carry_to_shown_panes_only() -> None:
+    panes = ShownPanes()
+    tree, other = object(), object()
+    assert panes.show_tree("left-heavy", tree)
+    assert not panes.show_tree("left-heavy", tree), "same tree: the pane keeps its zoom"
+    assert panes.show_tree("left-heavy", other)
+    panes.carry(without_repeats)
+    assert panes.take_carried("left-heavy") is without_repeats
+    assert panes.take_carried("left-heavy") is None, "carried once"
+    assert panes.take_carried("time-order") is None, "never shown: nothing to carry"
+    panes.loaded.update({"left-heavy", "sandwich"})
+    panes.view_changed()
+    assert not panes.loaded

@@ -1,4 +1,4 @@
-"""The live TUI once updates are built on a worker (`sync_live_samples` = 0: every update after
+"""The live TUI once updates are built on a worker (`live_driver.sync_samples` = 0: every update after
 the first): keys act at once while an update is held in flight, the panes take the finished
 result when it lands, and no tree is built on the UI thread meanwhile.
 
@@ -92,7 +92,7 @@ async def on_worker(app: BpfscopeApp, pilot: object, clock: Clock) -> FakeCollec
     c.feed(COLD, 5)
     tick(app, clock)
     assert not app.live_on_worker
-    app.sync_live_samples = 0
+    app.live_driver.sync_samples = 0
     assert app.live_on_worker
     return c
 
@@ -104,7 +104,7 @@ async def landed(app: BpfscopeApp, pilot: object) -> None:
     for _ in range(5):  # a landing may ask for one more update (the view changed meanwhile)
         await app.workers.wait_for_complete()
         await pilot.pause()
-        if app._live_job is None:
+        if app.live_driver.job is None:
             return
     raise AssertionError("updates kept coming")
 
