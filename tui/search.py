@@ -44,9 +44,6 @@ class Search:
             self.matches = frozenset(matching_frames(session.group, among, test))
         return self.matches
 
-    def clear(self) -> None:
-        self.matches = self.error = None
-
     def next_function(self, order: Sequence[int], current: int | None, backwards: bool) -> int | None:
         """The matching function `n` (`N`: `backwards`) selects in a table listed in `order`,
         from `current`, wrapping around; None when no listed function matches."""
