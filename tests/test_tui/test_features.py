@@ -11,6 +11,7 @@ import pytest
 from collectors.formats import folded
 from collectors.live.base import Target
 from tests.test_tui.fake_collector import FakeCollector
+from tests.test_tui.test_live import Clock
 from tui.chips import parse_filter
 from tui.comparison import Compared, CompareJob, Comparison
 from tui.live import LiveRun
@@ -168,14 +169,6 @@ def test_a_base_of_many_threads_is_compared_merged() -> None:
 
 
 # --- the live driver ------------------------------------------------------------------------
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def live_driver(sync_samples: int = 50) -> tuple[LiveDriver, FakeCollector, Clock]:
