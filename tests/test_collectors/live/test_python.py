@@ -137,7 +137,10 @@ def _check_gil_marks(group: ProfileGroup, main_tid: int) -> None:
     marked = [p for p in hashing if GIL_RELEASED in p]
     assert len(marked) >= 0.9 * len(hashing), (len(marked), len(hashing), hashing[:3])
     assert all(p.index(GIL_RELEASED) == p.index("hash_phase") + 1 for p in marked), marked[:3]
-    assert len(in_fib) >= 25, len(in_fib)
+    # fib is one of three phases of a thread that also waits for the GIL: at 499 Hz for 3 s it
+    # gave 23 to 76 samples (fresh-clone CI, 2026-12-05: 23 on 3.12), so the test collects 5 s
+    # and asks for 20, enough for the 2 % bound below to mean "at most one wrong mark"
+    assert len(in_fib) >= 20, len(in_fib)
     wrongly = [p for p in in_fib if GIL_RELEASED in p]
     assert len(wrongly) <= max(1.0, 0.02 * len(in_fib)), (len(wrongly), len(in_fib), wrongly[:3])
     print(f"GIL marks: {len(marked)} of {len(hashing)} hashing samples, {len(wrongly)} of {len(in_fib)} in fib")
@@ -152,7 +155,7 @@ def test_python_stacks_threads_and_c_code(which: str, tmp_path: Path) -> None:
     try:
         collector = BccCollector(Target.for_pid(target.pid), 499)
         collector.start()
-        group = collect(collector, 3)
+        group = collect(collector, 5)
         notes = getattr(collector.unwinder, "notes", {})
     finally:
         target.kill()
