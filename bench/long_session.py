@@ -11,11 +11,12 @@ most every 0.25 s, and not sooner than the last update took, the app's back-off 
 on the worker), builds the Left Heavy pane's update: copies of the profiles, the tree, the
 first screen laid out at 80 columns (`update` for Left Heavy). Every `--every` seconds it also
 times a Time Order update and records a checkpoint. The live Time Order tree grows rather than
-being rebuilt (`TimeOrderTree.extended`, then `detached` for the copy): that update lays out
-the samples of the last `--every` seconds only (the app, which updates every tick, a quarter
-of a second's). The last update is kept, as the app keeps what it shows, so the memory
-figures include its copies. These times are the worker's: what the UI thread then does (swap
-the finished update in) is in `bench/live_tui_bench.py`'s key latencies. Prints one JSON object:
+being rebuilt (`TimeOrderTree.extended`, sharing the earlier tree's finished nodes, handed
+over as it is): that update lays out the samples of the last `--every` seconds only (the
+app, which updates every tick, a quarter of a second's). The last update is kept, as the
+app keeps what it shows, so the memory figures include its copies. These times are the
+worker's: what the UI thread then does (swap the finished update in) is in
+`bench/live_tui_bench.py`'s key latencies. Prints one JSON object:
 
 - `samples`, `lost`, `samples_per_second`;
 - `rss_growth_mb` and `bytes_per_sample_rss`: RSS growth after a warm-up divided by the

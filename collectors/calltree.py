@@ -24,13 +24,13 @@ import statistics
 import sys
 import threading
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from operator import itemgetter
 from typing import Protocol, Self, TypeVar
-from weakref import WeakKeyDictionary, ref
+from weakref import WeakKeyDictionary
 
 from collectors.profile import Profile
 
@@ -237,10 +237,19 @@ def left_heavy(profile: Profile) -> GroupedTree:
 _HANDOFF = threading.Lock()
 """Guards which tree extended from another takes that one's arrays (only one may)."""
 
+_CHILDREN = threading.Lock()
+"""Guards storing a node's children: a node shared by two trees (see `TimeOrderTree.extended`)
+may be expanded by two threads at once, and both must then get the same list."""
 
-@dataclass(eq=False, slots=True, weakref_slot=True)
+
+@dataclass(eq=False, slots=True)
 class TimeNode:
-    """A run of samples [first, last) sharing frames down to `depth`; x from start to end."""
+    """A run of samples [first, last) sharing frames down to `depth`; x from start to end.
+
+    A node never changes once made (its children are computed once, on first use): a tree
+    grown from another shares every node of the earlier tree whose samples all came before
+    the new ones (`TimeOrderTree.extended`), so a node has no parent pointer (which tree's
+    would it be?); `TimeOrderTree.parent` finds it."""
 
     frame: int
     depth: int
@@ -250,25 +259,22 @@ class TimeNode:
     end: float
     total: float
     self_weight: float
-    parent: TimeNode | None
     _children: list[TimeNode] | None = field(default=None, repr=False)
-    _seed: ref[TimeNode] | None = field(default=None, repr=False)
-    """In a tree extended from another: that tree's node with the same first sample and depth,
-    its children computed, which this node's children start from (dropped once they are). A
-    weak reference: a grown tree does not keep the earlier ones alive (once they are gone,
-    children are computed from the samples)."""
+    _seed: TimeNode | None = field(default=None, repr=False)
+    """In a tree grown from another: that tree's node with the same first sample and depth,
+    its children computed, which this node's children start from (dropped once they are)."""
 
     @property
     def width(self) -> float:
         return self.end - self.start
 
-    def _as_seed(self) -> ref[TimeNode] | None:
+    def _as_seed(self) -> TimeNode | None:
         """What a node of a grown tree standing for this one starts its children from."""
-        return ref(self) if self._children is not None else self._seed
+        return self if self._children is not None else self._seed
 
-    def path(self) -> list[TimeNode]:
-        """Nodes from the top frame down to this one (the root excluded)."""
-        return _path_from_top(self)
+
+def _first(node: TimeNode) -> int:
+    return node.first
 
 
 class TimeOrderTree:
@@ -298,10 +304,24 @@ class TimeOrderTree:
         self._set_root()
 
     def _set_root(self) -> None:
+        self._parents: dict[TimeNode, TimeNode] = {}
+        """Parents found so far (`parent`): this tree's own, as a shared node has one per tree."""
         n = len(self.stacks)
         end = self.x1[n - 1] if n else 0.0
         self._last_weight = self.weights[n - 1] if n else 0.0
-        self.root = TimeNode(-1, -1, 0, n, 0.0, end, self._total, self._idle, None)
+        self.root = TimeNode(-1, -1, 0, n, 0.0, end, self._total, self._idle)
+
+    @property
+    def sample_count(self) -> int:
+        """The samples this tree lays out (its arrays may be longer: see `extended`)."""
+        return self.root.last
+
+    def extents(self) -> tuple[array[float], array[float]]:
+        """Each sample's x from and to (`x0`, `x1` cut to this tree's samples)."""
+        n = self.root.last
+        if len(self.x0) == n:
+            return self.x0, self.x1
+        return self.x0[:n], self.x1[:n]
 
     def extended(self, profile: Profile) -> TimeOrderTree:
         """The tree of `profile` when this one was built over an earlier state of it (the same
@@ -310,10 +330,19 @@ class TimeOrderTree:
         gives. Anything else (another profile, a sample changed, a sample duration that depends
         on every sample): a full build.
 
+        The grown tree shares this one's nodes wherever it can: a node whose samples all came
+        before the new ones is the same in both (with its children, computed once by whichever
+        tree asks first), and only the runs the new samples continue (the last child at each
+        depth, down from the root) are new nodes, which start their children from this tree's
+        (`_carry`). Growing is then proportional to the new samples and to the nodes expanded
+        on that right edge, not to the samples laid out before, and this tree stays as it was:
+        a thread may go on reading it (live sampling hands it to the UI thread) while another
+        grows its successor.
+
         The first tree extended from this one takes its arrays and appends to them (copying
-        them would cost as much as the samples already laid out): this tree and its nodes stay
-        as they were, but its `stacks`, `x0`, `x1` and `lcp` may then be longer than its
-        `root.last` samples. Later extensions of this tree copy its part. Thread-safe."""
+        them would cost as much as the samples already laid out): this tree reads only its
+        first `sample_count` samples of them, as it did. Later extensions of this tree copy
+        its part. Thread-safe."""
         n = self.root.last
         if not n or not self._extends(profile, n):
             return TimeOrderTree(profile)
@@ -339,40 +368,6 @@ class TimeOrderTree:
         tree._layout(profile, n)
         tree._set_root()
         tree.root._seed = self.root._as_seed()
-        return tree
-
-    def detached(self, profile: Profile, counterparts: dict[int, TimeNode] | None = None) -> TimeOrderTree:
-        """This tree over `profile`, a copy of its profile as it was laid out (`Profile.copy`),
-        sharing nothing that changes: the arrays are copied (this tree stays free to be
-        extended, which appends to them) and the children computed so far are copied as new
-        nodes, so what was expanded here is not computed again; the rest is computed from the
-        copy's own arrays on first use. Live sampling extends a tree on a worker thread and
-        hands the UI thread such a copy. `counterparts`, when given, gets `id(node)` -> its
-        copy for every node copied (the root included)."""
-        n = self.root.last
-        if profile.sample_count != n:
-            raise ValueError(f"a copy of {n} samples was expected, not {profile.sample_count}")
-        tree = TimeOrderTree.__new__(TimeOrderTree)
-        tree._owns_layout = True
-        tree.stacks, tree.x0, tree.x1, tree.lcp = self.stacks[:n], self.x0[:n], self.x1[:n], self.lcp[:n]
-        tree.weights = profile.weights
-        tree.timed = self.timed
-        tree._profile = profile
-        tree._duration, tree._to_seconds = self._duration, self._to_seconds
-        tree._total, tree._idle = self._total, self._idle
-        tree._set_root()
-        todo = [(self.root, tree.root)]
-        while todo:
-            old, new = todo.pop()
-            if counterparts is not None:
-                counterparts[id(old)] = new
-            kids = old._children
-            if kids is None:
-                continue  # computed from the copy's arrays if ever asked for (no seed: it is the worker's)
-            copies = [TimeNode(c.frame, c.depth, c.first, c.last, c.start, c.end, c.total, c.self_weight, new)
-                      for c in kids]
-            new._children = copies
-            todo.extend(zip(kids, copies, strict=True))
         return tree
 
     def _extends(self, profile: Profile, n: int) -> bool:
@@ -433,13 +428,13 @@ class TimeOrderTree:
         return self.root.end
 
     def children(self, node: TimeNode) -> list[TimeNode]:
-        if node._children is not None:
-            return node._children
+        kids = node._children
+        if kids is not None:
+            return kids
         d = node.depth + 1
         out: list[TimeNode] = []
-        stacks, lcp, weights = self.stacks, self.lcp, self.weights
-        seed_ref, node._seed = node._seed, None
-        seed = None if seed_ref is None else seed_ref()
+        stacks, lcp, weights, x0, x1 = self.stacks, self.lcp, self.weights, self.x0, self.x1
+        seed = node._seed
         k = node.first if seed is None else self._carry(node, seed, out)
         last = node.last
         while k < last:
@@ -456,34 +451,75 @@ class TimeOrderTree:
                 total += weights[i]
                 if len(stacks[i]) == d + 1:
                     self_w += weights[i]
-            out.append(TimeNode(stack[d], d, k, j, self.x0[k], self.x1[j - 1], total, self_w, node))
+            out.append(TimeNode(stack[d], d, k, j, x0[k], x1[j - 1], total, self_w))
             k = j
-        node._children = out
-        return out
+        with _CHILDREN:  # another thread may have expanded it meanwhile: one list for both
+            kids = node._children
+            if kids is None:
+                kids = node._children = out
+                node._seed = None
+        return kids
 
     def _carry(self, node: TimeNode, seed: TimeNode, out: list[TimeNode]) -> int:
         """Put in `out` the children of `node` that `seed` (the node of an earlier tree over a
-        prefix of these samples, same first sample and depth) already had, the last one grown
-        by the samples that now continue it; returns where the rest of the scan starts. Only
-        that last child can grow: every other one ended at a sample laid out back then."""
+        prefix of these samples, same first sample and depth) already had, and return where
+        the rest of the scan starts. Every child but the last ended at a sample laid out back
+        then: it is final, and shared as it is. The last one is shared too unless the samples
+        that now follow it continue it, when it is a new node grown by them, starting its own
+        children from it."""
         kids = seed._children
         assert kids is not None
         if not kids:
             return seed.last  # every sample of the seed is too shallow to make a child
-        out.extend(TimeNode(c.frame, c.depth, c.first, c.last, c.start, c.end, c.total, c.self_weight, node,
-                            None, c._as_seed()) for c in kids[:-1])
+        out.extend(kids[:-1])
         c = kids[-1]
         d, j, last = c.depth, c.last, node.last
         lcp, stacks, weights = self.lcp, self.stacks, self.weights
         while j < last and lcp[j] > d:
             j += 1
+        if j == c.last:
+            out.append(c)
+            return j
         total, self_w = c.total, c.self_weight
         for i in range(c.last, j):  # in order, as a fresh scan adds them
             total += weights[i]
             if len(stacks[i]) == d + 1:
                 self_w += weights[i]
-        out.append(TimeNode(c.frame, d, c.first, j, c.start, self.x1[j - 1], total, self_w, node, None, c._as_seed()))
+        out.append(TimeNode(c.frame, d, c.first, j, c.start, self.x1[j - 1], total, self_w, None, c._as_seed()))
         return j
+
+    def parent(self, node: TimeNode) -> TimeNode | None:
+        """The node `node` is a child of (None for the root): found from the root down, by
+        bisection on each level's first samples (children are in sample order)."""
+        if node.depth < 0:
+            return None
+        found = self._parents.get(node)
+        if found is None:
+            path = self.path(node)  # remembers the parent of each node on it: walking up costs one lookup a step
+            found = path[-2] if len(path) > 1 else self.root
+        return found
+
+    def path(self, node: TimeNode) -> list[TimeNode]:
+        """Nodes from the top frame down to `node` (the root excluded)."""
+        if node.depth < 0:
+            return []
+        out: list[TimeNode] = []
+        parents = self._parents
+        cur = self.root
+        while cur.depth < node.depth - 1:
+            kids = self.children(cur)
+            i = bisect_right(kids, node.first, key=_first) - 1
+            if i < 0:
+                raise ValueError("the node is not in this tree")
+            parents[kids[i]] = cur
+            cur = kids[i]
+            out.append(cur)
+        kids = self.children(cur)
+        i = bisect_right(kids, node.first, key=_first) - 1
+        if i >= 0 and kids[i] is node:  # (a node of another tree gets the path of its place in this one)
+            parents[node] = cur
+        out.append(node)
+        return out
 
     def walk(self, min_width: float = 0.0) -> Iterator[TimeNode]:
         todo = list(reversed(self.children(self.root)))

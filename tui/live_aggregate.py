@@ -11,14 +11,18 @@ while the profile is small, where that costs less than a thread switch), and `gr
 
 `update` takes a `LiveRequest`, frozen, made on the UI thread (what the UI shows: the view
 key, the pane, its zoom and selection as paths), and returns a `LiveUpdate` whose every
-mutable object was made during that call, from copies (`ProfileGroup.copy`, `Profile.copy`,
-`TimeOrderTree.detached`), and is never touched by the aggregator again: a `Session` over the
-copies with the requested view derived in its cache, the pane's model with its zoom stack,
-selection and the rows of the first screen, the baseline's profiles and the comparison
-with them. The UI thread owns all that from then on (and may expand those trees further).
-What it still shares with the aggregator never changes: stack tuples, `Frame`s, strings, and
-the copy of the samples before the baseline. (The Sandwich's stack index goes, as before,
-through `collectors.calltree`'s per-profile cache, keyed by the copy.)
+mutable object was made during that call, from copies (`ProfileGroup.copy`, `Profile.copy`),
+and is never touched by the aggregator again: a `Session` over the copies with the requested
+view derived in its cache, the pane's model with its zoom stack, selection and the rows of
+the first screen, the baseline's profiles and the comparison with them. The UI thread owns
+all that from then on (and may expand those trees further). What it still shares with the
+aggregator never changes: stack tuples, `Frame`s, strings, the copy of the samples before
+the baseline, and the Time Order tree. That tree is not copied (a copy costs as much as the
+samples laid out: 445 ms at 168k samples): the aggregator grows its successor, which shares
+its finished nodes and changes none of them, and reads only what it shares; the tree reads
+only its first `sample_count` entries of the arrays the successor appends to (see
+`TimeOrderTree.extended`). (The Sandwich's stack index goes, as before, through
+`collectors.calltree`'s per-profile cache, keyed by the copy.)
 
 The UI thread sends plain values down (`LiveRequest`) and takes finished objects back
 (`LiveUpdate`): it never reads the run's profiles, and the worker never reads a widget.
@@ -31,7 +35,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from collectors.calltree import GroupedTree, TimeNode, TimeOrderTree, flatten_recursion, stack_index
+from collectors.calltree import GroupedTree, TimeOrderTree, flatten_recursion, stack_index
 from collectors.diff import FunctionShares, LiveBaseline, PathDiff, profiles_shares
 from collectors.profile import FrameTable, Profile, ProfileGroup
 from tui.chips import apply_chips
@@ -147,25 +151,16 @@ class Growing:
             self._summed = n
 
     def time_order(self, copy: Profile, state: PaneState | None) -> tuple[TimeOrderTree, Layout | None]:
-        """The Time Order tree of `copy` (a copy of the profile now): this profile's tree,
-        extended, laid out for `state` (the pane's zoom and selection) while its children
-        still come from the last one's, then detached for `copy`; with that layout, in the
-        copy's nodes."""
-        tree = self._tree
-        tree = self._tree = TimeOrderTree(self.profile) if tree is None else tree.extended(self.profile)
+        """The Time Order tree of the profile now (`copy` is a copy of it): this profile's tree
+        extended, and laid out for `state` (the pane's zoom and selection). The tree is handed
+        over as it is: growing it next time makes a new tree, which shares this one's nodes
+        but changes none of them (`TimeOrderTree.extended`)."""
+        earlier = self._tree  # kept until the new tree is laid out: its nodes are what the new one carries over
+        tree = self._tree = TimeOrderTree(self.profile) if earlier is None else earlier.extended(self.profile)
+        if tree.sample_count != copy.sample_count:
+            raise ValueError(f"a copy of {tree.sample_count} samples was expected, not {copy.sample_count}")
         layout = _lay_out(time_order_model(tree), state) if state is not None else None
-        counterparts: dict[int, TimeNode] = {}
-        copied = tree.detached(copy, counterparts)
-        if layout is None:
-            return copied, None
-
-        def mine(node: FlameNode) -> FlameNode:
-            return counterparts[id(node)]  # laid out: computed, so copied
-
-        stack, selected, rows = layout
-        stack = [Viewport(v.start, v.end, None if v.node is None else mine(v.node)) for v in stack]
-        rows = [[Span(s.col_start, s.col_end, mine(s.node)) for s in row] for row in rows]
-        return copied, (stack, None if selected is None else mine(selected), rows)
+        return tree, layout
 
 
 Layout = tuple[list[Viewport], FlameNode | None, list[list[Span]]]

@@ -263,7 +263,8 @@ class Session:
             timeline = self.derive((index, kind, flattened, chips, None))
             tree = timeline.time_order
             shift = self._range_shift(index, kind, flattened, chips)
-            d = Derived(extent_slice(timeline.profile, tree.x0, tree.x1, time_range[0] - shift, time_range[1] - shift),
+            x0, x1 = tree.extents()
+            d = Derived(extent_slice(timeline.profile, x0, x1, time_range[0] - shift, time_range[1] - shift),
                         timeline=timeline)
         else:
             d = Derived(apply_chips(self._base(index, kind, flattened), chips))

@@ -48,11 +48,13 @@ class FlameModel:
     """A tree as a flame pane sees it: a root, lazily computed children, x from start to end."""
 
     def __init__(self, root: FlameNode, children: Callable[[FlameNode], Sequence[FlameNode]],
-                 parent: Callable[[FlameNode], FlameNode | None], kind: str) -> None:
+                 parent: Callable[[FlameNode], FlameNode | None], kind: str,
+                 path: Callable[[FlameNode], list[FlameNode]] | None = None) -> None:
         self.root = root
         self.children = children
         self.parent = parent
         self.kind = kind
+        self._path = path
         """"left-heavy", "time-order", "callers" or "callees": part of every cache key."""
 
     @property
@@ -69,6 +71,8 @@ class FlameModel:
 
     def path(self, node: FlameNode) -> list[FlameNode]:
         """The nodes from the top frame down to `node` (the pseudo-root excluded)."""
+        if self._path is not None:
+            return self._path(node)
         out: list[FlameNode] = []
         cur: FlameNode | None = node
         while cur is not None and cur.depth >= 0:
@@ -107,9 +111,13 @@ def time_order_model(tree: TimeOrderTree) -> FlameModel:
 
     def parent(node: FlameNode) -> FlameNode | None:
         assert isinstance(node, TimeNode)
-        return node.parent
+        return tree.parent(node)
 
-    return FlameModel(tree.root, children, parent, "time-order")
+    def path(node: FlameNode) -> list[FlameNode]:
+        assert isinstance(node, TimeNode)
+        return list(tree.path(node))
+
+    return FlameModel(tree.root, children, parent, "time-order", path)
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,7 @@ def test_node_shares_follow_left_heavy_and_time_order_nodes() -> None:
     got = {new.frames[n.frame].name: round(shares.change(n).delta, 6) for n in tree.walk()}
     assert got == {"main": 0.0, "parse": 20.0, "lex": 0.0, "render": -40.0, "net": 20.0}
     order = TimeOrderTree(new.profiles[0])
-    runs = NodeShares(d, lambda node: node.parent)
+    runs = NodeShares(d, order.parent)
     assert {new.frames[n.frame].name: round(runs.change(n).delta, 6) for n in order.walk()} == got
 
 

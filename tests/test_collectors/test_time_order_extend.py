@@ -200,30 +200,33 @@ def test_children_already_computed_are_carried_over() -> None:
     p.add_sample((0, 4), 1.0, 4 * PERIOD)
     grown = tree.extended(p)
     top = grown.children(grown.root)[0]
-    seed = top._seed() if top._seed is not None else None
+    seed = top._seed
     assert seed is not None and seed._children is old  # taken from the earlier tree
     kids = grown.children(top)
     assert [(k.frame, k.first, k.last, k.total) for k in kids] == [(1, 0, 1, 1.0), (2, 1, 4, 3.0), (4, 4, 5, 1.0)]
-    assert all(k.parent is top for k in kids) and top._seed is None
+    assert all(grown.parent(k) is top for k in kids) and top._seed is None
+    assert kids[0] is old[0], "a run that ended before the new samples is shared as it is"
+    assert kids[1] is not old[1], "the grown run is a new node"
+    assert (old[1].last, old[1].total) == (3, 2.0), "the earlier tree's node is unchanged"
 
 
 def test_a_grown_tree_does_not_keep_the_earlier_one_alive() -> None:
-    """The carried children refer to the earlier tree weakly: once it is dropped it is freed,
-    and the grown tree still expands right (from the samples)."""
+    """Once the grown tree's root is expanded, it holds only the earlier tree's nodes it shares:
+    the earlier tree and its root are freed when dropped, and the grown tree still expands right."""
     p = new_profile(Unit.NONE, PERIOD)
     samples = random_samples(random.Random(3), 80, timed=True)
     for stack, w, t in samples[:40]:
         p.add_sample(stack, w, t)
     tree = TimeOrderTree(p)
     outline(tree)
-    old_root = weakref.ref(tree.root)
     for stack, w, t in samples[40:]:
         p.add_sample(stack, w, t)
     grown = tree.extended(p)
     grown.children(grown.root)
+    old_tree = weakref.ref(tree)
     del tree
     gc.collect()
-    assert old_root() is None
+    assert old_tree() is None and grown.root._seed is None
     assert_same(grown, TimeOrderTree(p))
 
 
@@ -305,44 +308,76 @@ def test_session_filtered_views_are_built_in_full(monkeypatch: pytest.MonkeyPatc
     assert_same(tree, TimeOrderTree(session.current.profile))
 
 
-def test_a_detached_tree_is_the_same_tree_sharing_nothing_that_grows() -> None:
-    """`detached` (the copy live sampling hands the UI thread): the same layout and nodes over the
-    profile's copy, the children computed so far kept, and extending the original afterwards
-    (which appends to its arrays) leaves the copy as it was."""
+def test_an_earlier_tree_stays_as_it_was_while_its_successor_grows() -> None:
+    """Live sampling hands the UI thread the tree it built and grows the next one from it: the
+    earlier tree still gives its own layout and nodes (its arrays grew under it), and every
+    node the two share is finished (the same in a fresh build of either)."""
     p = new_profile(Unit.NONE, PERIOD)
     samples = random_samples(random.Random(11), 200, timed=True)
     for stack, w, t in samples[:120]:
         p.add_sample(stack, w, t)
     tree = TimeOrderTree(p)
     expand_some(tree, random.Random(3))
-    expanded = computed(tree)
-    copy = tree.detached(p.copy())
-    assert computed(copy) == expanded > 1, "what was expanded comes along"
-    assert_same(copy, TimeOrderTree(p))
+    before = p.copy()
     for stack, w, t in samples[120:]:
         p.add_sample(stack, w, t)
     grown = tree.extended(p)
-    assert grown.stacks is tree.stacks, "the original's arrays were taken over and grew"
-    assert len(copy.stacks) == len(copy.x0) == len(copy.lcp) == 120
-    assert copy.root.last == 120 and outline(copy) == outline(TimeOrderTree(copy._profile))
+    expand_some(grown, random.Random(4))
+    assert grown.stacks is tree.stacks and len(tree.stacks) == 200, "the arrays were taken over and grew"
+    assert tree.sample_count == 120 and [len(a) for a in tree.extents()] == [120, 120]
+    assert outline(tree) == outline(TimeOrderTree(before))
+    assert_same(grown, TimeOrderTree(p))
+    old = {id(n): n for n in nodes(tree)}
+    shared = [n for n in nodes(grown) if id(n) in old]
+    assert len(shared) > 10, "finished runs are shared, not copied"
+    assert all(n.last <= 120 for n in shared)
 
 
-def computed(tree: TimeOrderTree) -> int:
-    """How many nodes have their children computed (without computing any)."""
-    count, todo = 0, [tree.root]
+def test_a_shared_node_expanded_by_two_trees_has_one_list_of_children() -> None:
+    """Two trees (two threads) asking for a shared node's children get the same list."""
+    p = new_profile(Unit.NONE, PERIOD)
+    for i, stack in enumerate([(0, 1, 2), (0, 1, 3), (0, 4), (0, 4, 2)]):
+        p.add_sample(stack, 1.0, i * PERIOD)
+    tree = TimeOrderTree(p)
+    top = tree.children(tree.root)[0]
+    tree.children(top)
+    p.add_sample((1,), 1.0, 4 * PERIOD)
+    grown = tree.extended(p)
+    first = grown.children(grown.children(grown.root)[0])[0]
+    assert first is tree.children(top)[0] and first._children is None
+    assert grown.children(first) is tree.children(first)
+
+
+def nodes(tree: TimeOrderTree) -> list[TimeNode]:
+    """Every node whose children are computed, and those children (without computing any)."""
+    out, todo = [], [tree.root]
     while todo:
         node = todo.pop()
+        out.append(node)
         if node._children is not None:
-            count += 1
             todo.extend(node._children)
-    return count
+    return out
 
 
-def test_a_detached_tree_wants_a_copy_of_as_many_samples() -> None:
-    """A copy with another number of samples is not a copy of the laid out profile."""
+def test_parent_and_path_match_the_tree() -> None:
+    """`parent` and `path` (found from the root by bisection: nodes have no parent pointer)
+    agree with the tree's children, for every node of a tree and of one grown from it."""
     p = new_profile(Unit.NONE, PERIOD)
-    p.add_sample((1,), 1.0, 0.0)
+    samples = random_samples(random.Random(5), 300, timed=True)
+    for stack, w, t in samples[:150]:
+        p.add_sample(stack, w, t)
     tree = TimeOrderTree(p)
-    p.add_sample((1,), 1.0, 0.01)
-    with pytest.raises(ValueError, match="a copy of 1 samples"):
-        tree.detached(p.copy())
+    for stack, w, t in samples[150:]:
+        p.add_sample(stack, w, t)
+    for t in (tree, tree.extended(p)):
+        todo: list[tuple[TimeNode, list[TimeNode]]] = [(t.root, [])]
+        checked = 0
+        while todo:
+            node, path = todo.pop()
+            for kid in t.children(node):
+                assert t.parent(kid) is node
+                found = t.path(kid)
+                assert found == [*path, kid] and all(a is b for a, b in zip(found, [*path, kid], strict=True))
+                todo.append((kid, [*path, kid]))
+                checked += 1
+        assert checked > 100 and t.parent(t.root) is None and t.path(t.root) == []

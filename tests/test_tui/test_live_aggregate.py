@@ -31,7 +31,7 @@ def request(pane: str = "left-heavy", state: PaneState | None = None, **kw: obje
     return LiveRequest(KEY, pane, state=state or PaneState((), None, WIDTH), **kw)  # type: ignore[arg-type]
 
 
-def names(profile: Profile, node: GroupedNode | TimeNode) -> list[str]:
+def names(profile: Profile, node: GroupedNode) -> list[str]:
     return [profile.frames[n.frame].name for n in node.path()]
 
 
@@ -67,7 +67,8 @@ def test_an_update_applies_the_batches_and_builds_left_heavy_over_a_copy() -> No
 
 def test_later_samples_never_change_an_update_handed_over() -> None:
     """After the UI took an update, more samples and more updates leave its profiles, trees and
-    totals exactly as they were (the worker only ever changes its own state)."""
+    totals exactly as they were (the worker changes only its own state; the Time Order tree it
+    handed over is shared with the trees grown from it, which change none of its nodes)."""
     c, agg = aggregator()
     c.feed(HOT, 10)
     first = agg.update(request("time-order"))
@@ -85,12 +86,17 @@ def test_later_samples_never_change_an_update_handed_over() -> None:
     assert [list(a) for a in (d.profile.sample_stacks, d.profile.weights, d.profile.times or [])] == arrays
     assert list(d.profile.stacks.stacks) == stacks and list(first.session.group.frames) == frames
     assert time_outline(tree) == before and tree.root.last == 10
-    assert len(tree.stacks) == len(tree.x0) == len(tree.x1) == len(tree.lcp) == 10, "the worker's own arrays grew"
+    assert tree.sample_count == 10 and [len(a) for a in tree.extents()] == [10, 10]
+    assert outline_is_fresh(tree, d.profile), "the tree still reads only the samples it was built over"
+
+
+def outline_is_fresh(tree: TimeOrderTree, profile: Profile) -> bool:
+    return time_outline(tree) == time_outline(TimeOrderTree(profile))
 
 
 def test_the_grown_time_order_tree_equals_a_fresh_build_at_every_update() -> None:
-    """The Time Order tree handed over each update (the worker's tree extended, then detached)
-    is the tree a fresh build of the copy gives, however the samples came."""
+    """The Time Order tree handed over each update (the worker's tree, extended) is the tree a
+    fresh build of the copy gives, however the samples came."""
     c, agg = aggregator()
     for i in range(6):
         c.feed(HOT, 3 + i)
@@ -252,8 +258,8 @@ def test_off_cpu_kinds_pick_the_wall_view_of_the_merged_profile() -> None:
 
 def test_the_time_order_layout_handed_over_is_in_the_copys_nodes() -> None:
     """Time Order is laid out on the worker's own tree (whose children grow from the last one's)
-    and handed over in the copy's nodes: every drawn node, the zoom and the selection belong to
-    the tree the UI gets, and the rows are what laying out that tree gives."""
+    and handed over as it is: every drawn node, the zoom and the selection belong to the tree
+    the UI gets, and the rows are what laying out that tree gives."""
     from tui.views import layout_rows
 
     c, agg = aggregator()
@@ -265,13 +271,19 @@ def test_the_time_order_layout_handed_over_is_in_the_copys_nodes() -> None:
         pane = update.pane
         assert pane is not None and isinstance(pane.tree, TimeOrderTree)
 
-        def root_of(node: object) -> object:
+        tree = pane.tree
+
+        def in_tree(node: object, tree: TimeOrderTree = tree) -> bool:
+            """`node` is reached from the tree's root through its children (by identity)."""
             assert isinstance(node, TimeNode)
-            while node.parent is not None:
-                node = node.parent
-            return node
+            above = tree.root
+            for n in tree.path(node):
+                if not any(k is n for k in tree.children(above)):
+                    return False
+                above = n
+            return True
 
         drawn = [s.node for row in pane.rows for s in row]
-        assert drawn and all(root_of(n) is pane.tree.root for n in drawn)
-        assert pane.selected is not None and root_of(pane.selected) is pane.tree.root
+        assert drawn and all(in_tree(n) for n in drawn)
+        assert pane.selected is not None and in_tree(pane.selected)
         assert pane.rows == layout_rows(pane.model, pane.stack[-1], WIDTH)
