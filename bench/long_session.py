@@ -23,7 +23,10 @@ worker's: what the UI thread then does (swap the finished update in) is in
   samples taken since; `bytes_per_sample_structures`: the profile structures' own size
   (per-thread and merged profiles: sample arrays, stack tables, frames; the run's and the
   copies in the update kept, `copies_mb` of it) divided by samples;
-- `checkpoints`: elapsed, samples, RSS, pump and rebuild times, to show the trend;
+- `checkpoints`: elapsed, samples, RSS, pump and rebuild times, to show the trend; a Time
+  Order update's time also split into growing the tree (`time_order_grow_ms`: what the bench
+  measured before updates moved to a worker) and laying the first screen out
+  (`time_order_layout_ms`), the rest being the copies and the density strip's rows;
 - `rebuild_ms_per_100k_samples`: the least-squares slope of rebuild time over samples;
 - `hour_at_99hz`: the samples of an hour at 99 Hz with the target keeping every CPU busy (the
   most it can produce), and the memory and rebuild times they would cost, extrapolated from
@@ -156,6 +159,8 @@ def run_session(which: str, frequency: int, seconds: float, every: float, busy: 
                     "rss_mb": round(rss() / 2**20, 1), "pump_ms_max": round(pump_s * 1000, 2),
                     "left_heavy_rebuild_ms": round(rebuild_s * 1000, 2),
                     "time_order_rebuild_ms": round(rebuild(aggregator, time_order=True)[0] * 1000, 2),
+                    "time_order_grow_ms": round(aggregator.time_order_seconds[0] * 1000, 2),
+                    "time_order_layout_ms": round(aggregator.time_order_seconds[1] * 1000, 2),
                 })
                 pump_s = 0.0
         wall = time.monotonic() - began - WARM_UP
@@ -176,6 +181,8 @@ def run_session(which: str, frequency: int, seconds: float, every: float, busy: 
     xs = [float(c["samples"]) for c in checkpoints]
     lh = slope(xs, [c["left_heavy_rebuild_ms"] for c in checkpoints])
     to = slope(xs, [c["time_order_rebuild_ms"] for c in checkpoints])
+    grow = slope(xs, [c["time_order_grow_ms"] for c in checkpoints])
+    lay = slope(xs, [c["time_order_layout_ms"] for c in checkpoints])
     rate = taken / wall
     # The worst case: the target keeps every CPU busy, so every tick on every CPU is a sample
     # (the measured rate is lower when other work shares the machine).
@@ -191,7 +198,9 @@ def run_session(which: str, frequency: int, seconds: float, every: float, busy: 
         "bytes_per_sample_structures": round(structures / max(1, samples), 1),
         "unique_stacks": len(run.merged.stacks), "frames": len(run.group.frames),
         "checkpoints": checkpoints,
-        "rebuild_ms_per_100k_samples": {"left_heavy": round(lh * 1e5, 2), "time_order": round(to * 1e5, 2)},
+        "rebuild_ms_per_100k_samples": {"left_heavy": round(lh * 1e5, 2), "time_order": round(to * 1e5, 2),
+                                        "time_order_grow": round(grow * 1e5, 2),
+                                        "time_order_layout": round(lay * 1e5, 2)},
         "hour_at_99hz": {
             "samples": hour_samples,
             "memory_mb": round(hour_samples * per_sample / 2**20, 1),

@@ -138,6 +138,8 @@ class Growing:
         self.weights: dict[int, float] = {}
         self._summed = 0
         self._tree: TimeOrderTree | None = None
+        self.time_order_seconds = (0.0, 0.0)
+        """The last `time_order`'s seconds growing the tree, then laying its first screen out."""
 
     def sync(self) -> None:
         """Add the samples appended since the last call to the sums (in order: the same sums)."""
@@ -155,11 +157,14 @@ class Growing:
         extended, and laid out for `state` (the pane's zoom and selection). The tree is handed
         over as it is: growing it next time makes a new tree, which shares this one's nodes
         but changes none of them (`TimeOrderTree.extended`)."""
+        began = time.perf_counter()
         earlier = self._tree  # kept until the new tree is laid out: its nodes are what the new one carries over
         tree = self._tree = TimeOrderTree(self.profile) if earlier is None else earlier.extended(self.profile)
         if tree.sample_count != copy.sample_count:
             raise ValueError(f"a copy of {tree.sample_count} samples was expected, not {copy.sample_count}")
+        grown = time.perf_counter()
         layout = _lay_out(time_order_model(tree), state) if state is not None else None
+        self.time_order_seconds = (grown - began, time.perf_counter() - grown)
         return tree, layout
 
 
@@ -183,6 +188,12 @@ class LiveAggregator:
         self._since: Growing | None = None
         self._before: Profile | None = None
         """A copy of the samples before the mark (with its own stack table): never changes."""
+
+    @property
+    def time_order_seconds(self) -> tuple[float, float]:
+        """The last Time Order update of the merged profile: seconds growing its tree, then
+        laying the pane's first screen out (`make bench` reports them apart)."""
+        return self._merged.time_order_seconds
 
     def first_session(self) -> Session:
         """A session over copies of what there is now (before any sample: nothing)."""
