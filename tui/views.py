@@ -183,6 +183,9 @@ def layout_rows(model: FlameModel, view: Viewport, width: int) -> list[list[Span
             first = 0
             if len(kids) > _BISECT_FROM and kids[0].end <= v0:
                 first = bisect.bisect_right(kids, v0, key=_node_end)
+            if dense and len(kids) - first > _CROWDS_FROM:
+                _lay_out_many(kids, first, v0, v1, origin, scale, width, row, crowd)
+                continue
             for node in itertools.islice(kids, first, None):
                 if node.start >= v1:
                     break  # this one and every later sibling start right of the view
@@ -208,6 +211,74 @@ def layout_rows(model: FlameModel, view: Viewport, width: int) -> list[list[Span
         rows.append(row)
         frontier = [s.node for s in row]
     return rows
+
+
+_CROWDS_FROM = 64
+
+
+def _mid(node: FlameNode) -> float:
+    return (node.start + node.end) / 2
+
+
+def _width(node: FlameNode) -> float:
+    return node.end - node.start
+
+
+def _lay_out_many(kids: Sequence[FlameNode], first: int, v0: float, v1: float, origin: float, scale: float,
+                  width: int, row: list[Span], crowd: dict[int, tuple[float, FlameNode]]) -> None:
+    """`layout_rows`' walk over one node's children in Time Order, for a long list (100,000
+    alternating runs of "all threads"): the same spans and crowded cells, but the runs
+    narrower than a cell are taken a cell at a time (found by bisection on their midpoints,
+    the widest by `max`) rather than one Python step each. Exactly what the step by step
+    walk gives: the cell of a run is the same expression of its midpoint, cells follow the
+    runs' order, and `max` keeps the first of equal widths, as the walk's strict `>` does."""
+    n = len(kids)
+    inside_from = first if first < n and kids[first].start >= v0 else first + 1
+    inside_to = bisect.bisect_right(kids, v1, lo=first, key=_node_end)  # runs wholly in the view: [from, to)
+
+    def step(node: FlameNode) -> None:  # one run, as layout_rows' loop takes it
+        a, b = max(node.start, v0), min(node.end, v1)
+        cells = (b - a) * scale
+        if cells < 1.0:
+            if cells > 0:
+                cell = math.floor(((a + b) / 2 - origin) * scale)
+                best = crowd.get(cell)
+                if best is None or cells > best[0]:
+                    crowd[cell] = (cells, node)
+            return
+        c0 = max(0, column(node.start, origin, scale))
+        c1 = min(width, column(node.end, origin, scale))
+        if c1 > c0:
+            row.append(Span(c0, c1, node))
+
+    def cell_of(node: FlameNode) -> int:
+        return math.floor(((node.start + node.end) / 2 - origin) * scale)
+
+    j = first
+    while j < n:
+        node = kids[j]
+        if node.start >= v1:
+            break
+        if j < inside_from or j >= inside_to or (node.end - node.start) * scale >= 1.0:
+            step(node)
+            j += 1
+            continue
+        c = cell_of(node)
+        k = bisect.bisect_left(kids, origin + (c + 1) / scale, lo=j + 1, hi=inside_to, key=_mid)
+        while k > j + 1 and cell_of(kids[k - 1]) != c:  # the bisection's bound, made exact
+            k -= 1
+        while k < inside_to and cell_of(kids[k]) == c:
+            k += 1
+        widest = max(itertools.islice(kids, j, k), key=_width)
+        cells = (widest.end - widest.start) * scale
+        if cells >= 1.0:  # a run a cell wide among them: each taken in turn
+            for m in itertools.islice(kids, j, k):
+                step(m)
+        elif cells > 0:
+            best = crowd.get(c)
+            if best is None or cells > best[0]:
+                crowd[c] = (cells, widest)
+        j = k
 
 
 def _with_crowded_cells(row: list[Span], crowd: dict[int, tuple[float, FlameNode]], width: int) -> list[Span]:

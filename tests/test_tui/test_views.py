@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+
+import pytest
+
 from collectors.calltree import TimeOrderTree, left_heavy
 from collectors.profile import FrameTable
 from tests.test_tui.profiles import small_group
@@ -155,3 +159,49 @@ def test_layout_of_a_narrow_view_reads_only_nearby_siblings() -> None:
     assert [(s.col_start, s.col_end, s.node.frame) for s in rows[0]] == [
         (8 * i, 8 * i + 8, 50_000 + i) for i in range(10)]
     assert _CountedNode.reads < 200
+
+
+def _alternating_tree(rng: random.Random, count: int, timed: bool) -> TimeOrderTree:
+    """Thousands of short runs under one root (two threads' stacks interleaved), with gaps,
+    equal widths and zero weights: what makes cells crowded."""
+    from collectors.profile import Frame, ProfileGroup
+
+    group = ProfileGroup("crowd")
+    names = [group.frames.intern(Frame(f"f{i}")) for i in range(6)]
+    p = group.new_profile("all threads")
+    p.sample_period = 0.001 if timed else None
+    t = 0.0
+    for _ in range(count):
+        stack = (names[0], names[rng.randrange(1, 3)], *[names[rng.randrange(3, 6)] for _ in range(rng.randrange(2))])
+        w = rng.choice((1.0, 1.0, 2.0, 0.5, 0.0)) if not timed else 1.0
+        p.add_sample(stack, w, t if timed else None)
+        t += 0.001 if rng.random() < 0.9 else rng.uniform(0.0005, 0.05)
+    return TimeOrderTree(p)
+
+
+def test_crowded_cells_taken_a_cell_at_a_time_give_the_step_by_step_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Time Order's long sibling lists are walked a cell at a time (bisection and `max`): for
+    random trees, views and widths, exactly the rows of the walk that takes one run at a time
+    (the spans, and in each crowded cell the same run)."""
+    import random
+
+    import tui.views as views
+
+    rng = random.Random(17)
+    checked = 0
+    for trial in range(40):
+        tree = _alternating_tree(rng, rng.randrange(200, 3000), timed=trial % 2 == 0)
+        model = time_order_model(tree)
+        for _ in range(5):
+            a = rng.uniform(-0.1, 0.9) * model.end
+            b = a + rng.uniform(0.001, 1.2) * model.end
+            view = rng.choice((Viewport(model.start, model.end), Viewport(a, b)))
+            width = rng.choice((1, 7, 40, 80, 213))
+            monkeypatch.setattr(views, "_CROWDS_FROM", 10**9)
+            one_by_one = [[(s.col_start, s.col_end, id(s.node)) for s in row]
+                          for row in layout_rows(model, view, width)]
+            monkeypatch.setattr(views, "_CROWDS_FROM", 0)
+            by_cell = [[(s.col_start, s.col_end, id(s.node)) for s in row] for row in layout_rows(model, view, width)]
+            assert by_cell == one_by_one, (trial, view, width)
+            checked += sum(len(r) for r in by_cell)
+    assert checked > 10_000
