@@ -269,10 +269,10 @@ def _lay_out_many(kids: Sequence[FlameNode], first: int, v0: float, v1: float, o
             k -= 1
         while k < inside_to and cell_of(kids[k]) == c:
             k += 1
-        widest = max(itertools.islice(kids, j, k), key=_width)
+        widest = max(kids[j:k], key=_width)
         cells = (widest.end - widest.start) * scale
         if cells >= 1.0:  # a run a cell wide among them: each taken in turn
-            for m in itertools.islice(kids, j, k):
+            for m in kids[j:k]:
                 step(m)
         elif cells > 0:
             best = crowd.get(c)
