@@ -15,7 +15,6 @@ Everything here is iterative: stacks 20,000 frames deep are real.
 from __future__ import annotations
 
 import bisect
-import itertools
 import math
 import operator
 from collections.abc import Callable, Sequence
@@ -185,25 +184,8 @@ def layout_rows(model: FlameModel, view: Viewport, width: int) -> list[list[Span
                 first = bisect.bisect_right(kids, v0, key=_node_end)
             if dense and len(kids) - first > _CROWDS_FROM:
                 _lay_out_many(kids, first, v0, v1, origin, scale, width, row, crowd)
-                continue
-            for node in itertools.islice(kids, first, None):
-                if node.start >= v1:
-                    break  # this one and every later sibling start right of the view
-                a, b = max(node.start, v0), min(node.end, v1)
-                cells = (b - a) * scale
-                if cells < 1.0:
-                    # Narrower than a cell (or outside the view): never expanded, unless it
-                    # stands for a crowded cell (Time Order).
-                    if dense and cells > 0:
-                        cell = math.floor(((a + b) / 2 - origin) * scale)
-                        best = crowd.get(cell)
-                        if best is None or cells > best[0]:
-                            crowd[cell] = (cells, node)
-                    continue
-                c0 = max(0, column(node.start, origin, scale))
-                c1 = min(width, column(node.end, origin, scale))
-                if c1 > c0:
-                    row.append(Span(c0, c1, node))
+            else:
+                _lay_out_each(kids, first, len(kids), v0, v1, origin, scale, width, dense, row, crowd)
         if crowd:
             row = _with_crowded_cells(row, crowd, width)
         if not row:
@@ -224,32 +206,44 @@ def _width(node: FlameNode) -> float:
     return node.end - node.start
 
 
-def _lay_out_many(kids: Sequence[FlameNode], first: int, v0: float, v1: float, origin: float, scale: float,
-                  width: int, row: list[Span], crowd: dict[int, tuple[float, FlameNode]]) -> None:
-    """`layout_rows`' walk over one node's children in Time Order, for a long list (100,000
-    alternating runs of "all threads"): the same spans and crowded cells, but the runs
-    narrower than a cell are taken a cell at a time (found by bisection on their midpoints,
-    the widest by `max`) rather than one Python step each. Exactly what the step by step
-    walk gives: the cell of a run is the same expression of its midpoint, cells follow the
-    runs' order, and `max` keeps the first of equal widths, as the walk's strict `>` does."""
-    n = len(kids)
-    inside_from = first if first < n and kids[first].start >= v0 else first + 1
-    inside_to = bisect.bisect_right(kids, v1, lo=first, key=_node_end)  # runs wholly in the view: [from, to)
-
-    def step(node: FlameNode) -> None:  # one run, as layout_rows' loop takes it
+def _lay_out_each(kids: Sequence[FlameNode], begin: int, end: int, v0: float, v1: float, origin: float, scale: float,
+                  width: int, dense: bool, row: list[Span], crowd: dict[int, tuple[float, FlameNode]]) -> bool:
+    """`layout_rows`' walk over `kids[begin:end]`, one at a time: a span in `row` for each at
+    least a cell wide in the view and, in Time Order, the widest narrower one of each cell in
+    `crowd`. False when it met a sibling right of the view (the walk over them is done)."""
+    for i in range(begin, end):  # (by index: islice would skip from the list's start at every call)
+        node = kids[i]
+        if node.start >= v1:
+            return False  # this one and every later sibling start right of the view
         a, b = max(node.start, v0), min(node.end, v1)
         cells = (b - a) * scale
         if cells < 1.0:
-            if cells > 0:
+            # Narrower than a cell (or outside the view): never expanded, unless it
+            # stands for a crowded cell (Time Order).
+            if dense and cells > 0:
                 cell = math.floor(((a + b) / 2 - origin) * scale)
                 best = crowd.get(cell)
                 if best is None or cells > best[0]:
                     crowd[cell] = (cells, node)
-            return
+            continue
         c0 = max(0, column(node.start, origin, scale))
         c1 = min(width, column(node.end, origin, scale))
         if c1 > c0:
             row.append(Span(c0, c1, node))
+    return True
+
+
+def _lay_out_many(kids: Sequence[FlameNode], first: int, v0: float, v1: float, origin: float, scale: float,
+                  width: int, row: list[Span], crowd: dict[int, tuple[float, FlameNode]]) -> None:
+    """`_lay_out_each` over a long list of Time Order runs (100,000 alternating runs of "all
+    threads"), with the same spans and crowded cells, but the runs narrower than a cell taken
+    a cell at a time (found by bisection on their midpoints, the widest by `max`) rather than
+    one Python step each. Exactly what the step by step walk gives: the cell of a run is the
+    same expression of its midpoint, cells follow the runs' order, and `max` keeps the first
+    of equal widths, as the walk's strict `>` does."""
+    n = len(kids)
+    inside_from = first if first < n and kids[first].start >= v0 else first + 1
+    inside_to = bisect.bisect_right(kids, v1, lo=first, key=_node_end)  # runs wholly in the view: [from, to)
 
     def cell_of(node: FlameNode) -> int:
         return math.floor(((node.start + node.end) / 2 - origin) * scale)
@@ -257,10 +251,9 @@ def _lay_out_many(kids: Sequence[FlameNode], first: int, v0: float, v1: float, o
     j = first
     while j < n:
         node = kids[j]
-        if node.start >= v1:
-            break
         if j < inside_from or j >= inside_to or (node.end - node.start) * scale >= 1.0:
-            step(node)
+            if not _lay_out_each(kids, j, j + 1, v0, v1, origin, scale, width, True, row, crowd):
+                return
             j += 1
             continue
         c = cell_of(node)
@@ -272,8 +265,7 @@ def _lay_out_many(kids: Sequence[FlameNode], first: int, v0: float, v1: float, o
         widest = max(kids[j:k], key=_width)
         cells = (widest.end - widest.start) * scale
         if cells >= 1.0:  # a run a cell wide among them: each taken in turn
-            for m in kids[j:k]:
-                step(m)
+            _lay_out_each(kids, j, k, v0, v1, origin, scale, width, True, row, crowd)
         elif cells > 0:
             best = crowd.get(c)
             if best is None or cells > best[0]:
