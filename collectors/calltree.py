@@ -500,26 +500,37 @@ class TimeOrderTree:
         return found
 
     def path(self, node: TimeNode) -> list[TimeNode]:
-        """Nodes from the top frame down to `node` (the root excluded)."""
+        """Nodes from the top frame down to `node` (the root excluded): up through the parents
+        found before, then, for the rest, down from the root by bisection (remembering them)."""
         if node.depth < 0:
             return []
-        out: list[TimeNode] = []
         parents = self._parents
-        cur = self.root
-        while cur.depth < node.depth - 1:
-            kids = self.children(cur)
-            i = bisect_right(kids, node.first, key=_first) - 1
+        chain = [node]
+        cur = node
+        while cur.depth > 0:
+            above = parents.get(cur)
+            if above is None:
+                break
+            chain.append(above)
+            cur = above
+        chain.reverse()
+        if cur.depth <= 0:
+            return chain
+        top: list[TimeNode] = []
+        above = self.root
+        while above.depth < cur.depth - 1:
+            kids = self.children(above)
+            i = bisect_right(kids, cur.first, key=_first) - 1
             if i < 0:
                 raise ValueError("the node is not in this tree")
-            parents[kids[i]] = cur
-            cur = kids[i]
-            out.append(cur)
-        kids = self.children(cur)
-        i = bisect_right(kids, node.first, key=_first) - 1
-        if i >= 0 and kids[i] is node:  # (a node of another tree gets the path of its place in this one)
-            parents[node] = cur
-        out.append(node)
-        return out
+            parents[kids[i]] = above
+            above = kids[i]
+            top.append(above)
+        kids = self.children(above)
+        i = bisect_right(kids, cur.first, key=_first) - 1
+        if i >= 0 and kids[i] is cur:  # (a node of another tree gets the path of its place in this one)
+            parents[cur] = above
+        return top + chain
 
     def walk(self, min_width: float = 0.0) -> Iterator[TimeNode]:
         todo = list(reversed(self.children(self.root)))

@@ -375,9 +375,11 @@ def test_parent_and_path_match_the_tree() -> None:
         while todo:
             node, path = todo.pop()
             for kid in t.children(node):
-                assert t.parent(kid) is node
+                if checked % 2:  # half found from the root down, half through the parents found before
+                    assert t.parent(kid) is node
                 found = t.path(kid)
                 assert found == [*path, kid] and all(a is b for a, b in zip(found, [*path, kid], strict=True))
+                assert t.parent(kid) is node
                 todo.append((kid, [*path, kid]))
                 checked += 1
         assert checked > 100 and t.parent(t.root) is None and t.path(t.root) == []
