@@ -489,8 +489,8 @@ class TimeOrderTree:
         return j
 
     def parent(self, node: TimeNode) -> TimeNode | None:
-        """The node `node` is a child of (None for the root): found from the root down, by
-        bisection on each level's first samples (children are in sample order)."""
+        """The node `node` is a child of (None for the root): remembered from an earlier `path`
+        or `parent`, else found by `path`."""
         if node.depth < 0:
             return None
         found = self._parents.get(node)
@@ -519,18 +519,22 @@ class TimeOrderTree:
         top: list[TimeNode] = []
         above = self.root
         while above.depth < cur.depth - 1:
-            kids = self.children(above)
-            i = bisect_right(kids, cur.first, key=_first) - 1
-            if i < 0:
+            kid = self._child_holding(above, cur.first)
+            if kid is None:
                 raise ValueError("the node is not in this tree")
-            parents[kids[i]] = above
-            above = kids[i]
+            parents[kid] = above
+            above = kid
             top.append(above)
-        kids = self.children(above)
-        i = bisect_right(kids, cur.first, key=_first) - 1
-        if i >= 0 and kids[i] is cur:  # (a node of another tree gets the path of its place in this one)
+        if self._child_holding(above, cur.first) is cur:  # (a node of another tree gets the path of its place here)
             parents[cur] = above
         return top + chain
+
+    def _child_holding(self, node: TimeNode, sample: int) -> TimeNode | None:
+        """The child of `node` whose run starts at or before `sample`, the last such (children
+        are in sample order)."""
+        kids = self.children(node)
+        i = bisect_right(kids, sample, key=_first) - 1
+        return kids[i] if i >= 0 else None
 
     def walk(self, min_width: float = 0.0) -> Iterator[TimeNode]:
         todo = list(reversed(self.children(self.root)))

@@ -52,8 +52,9 @@ class FlameModel:
         self.root = root
         self.children = children
         self.parent = parent
-        self.kind = kind
         self._path = path
+        """How `path` finds a node's ancestors when the tree knows faster than `parent` steps."""
+        self.kind = kind
         """"left-heavy", "time-order", "callers" or "callees": part of every cache key."""
 
     @property
