@@ -1,23 +1,23 @@
-"""The Textual app: composes the panes and routes keys and messages between them.
+"""The Textual app: composes the panes, owns the view state and routes keys and messages.
 
-The panes draw; `tui.session.Session` holds what is being looked at (which thread,
-recursion flattened or not) and the trees derived from it. Each feature's actions,
-handlers and helpers are a mixin in its own module: `tui.status_control` (the header
-and details lines), `tui.search_control` (search), `tui.filters_control` (filters, time
-range, inversion, time kind), `tui.compare` (the comparison with a baseline),
-`tui.live_control` (live sampling), `tui.files_control` (export, open), `tui.panes_control`
-(loading what each pane draws); `tui.app_help`
-makes the command palette's entries and the help's key tables. The global keys are
-declared in `tui.keys` (one `GlobalKey` per action: its binding, when it may act, its
-palette entry and help row); `?` lists them.
+What is shown is a `tui.view_state.ViewState`: the session (what is looked at, and the trees
+derived from it) and the feature objects over it, plain classes without Textual. Each feature
+is a control that drives its part of that state and draws it through the panes
+(`tui.pane_set.PaneSet`), handed only what it uses: `tui.status_control` (the header,
+legend and details lines), `tui.search_control` (search), `tui.panes_control` (what each pane
+draws, its colours, the time range and density strip), `tui.live_control` (live sampling),
+`tui.filters_control` (filters, range, thread, recursion, inversion, time kind),
+`tui.compare` (`b` / `B`) and `tui.files_control` (export, open). The app routes each key's
+action and each pane's message to one of them. The global keys are declared in `tui.keys`
+(one `GlobalKey` per action: its binding, when it may act, its palette entry and help row);
+`tui.app_help` makes the palette's entries and the help's tables from them; `?` lists them.
 """
 
 from __future__ import annotations
 
-import gc
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import ClassVar
 
 from textual.app import App, ComposeResult, SystemCommand
@@ -28,29 +28,33 @@ from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 from textual.widgets import ContentSwitcher, Footer, Static
 
+from collectors.live.base import Target
 from collectors.profile import Profile, ProfileGroup
 from collectors.safe_text import printable
 from tui.app_help import PALETTE_COMMANDS, help_sections, palette_commands
-from tui.compare import DIFF_SCALE, ComparisonMixin
+from tui.compare import ComparisonControl
 from tui.comparison import Comparison
 from tui.escape_delay import apply_escape_delay, driver_for
-from tui.files_control import FilesMixin
-from tui.filters_control import FiltersMixin
+from tui.files_control import FilesControl
+from tui.filters_control import FiltersControl
 from tui.gc_tuning import settle_gc, tune_gc
+from tui.key_state import AppKeyState
 from tui.keys import GLOBAL_KEYS, GlobalKey, is_available, key_bindings
-from tui.live import LiveOptions
-from tui.live_control import LiveControlMixin
+from tui.live import LiveOptions, LiveRun
+from tui.live_control import LiveControl
 from tui.live_driver import LIVE_TICK, LiveDriver
-from tui.panes_control import SYNC_TOTALS_STACKS, PanesMixin
+from tui.pane_set import PANES, PaneSet
+from tui.panes_control import SYNC_TOTALS_STACKS, PanesControl
+from tui.screens.filters import FilterScreen
 from tui.screens.help import HelpScreen
 from tui.screens.process_picker import ProcessLister, ProcessPicker, list_processes
-from tui.screens.thread_picker import ThreadPicker
 from tui.search import Search
-from tui.search_control import SearchMixin
+from tui.search_control import SearchControl
 from tui.session import MERGED, Session
 from tui.shown_panes import ShownPanes
-from tui.status_control import StatusMixin
-from tui.views import FlameNode, PathMap, without_repeats
+from tui.status_control import DIFF_SCALE, StatusControl
+from tui.view_state import ViewState
+from tui.views import FlameNode
 from tui.widgets.density import DensityStrip
 from tui.widgets.flame_graph import FlameGraph
 from tui.widgets.live_status import LiveStatus
@@ -61,18 +65,12 @@ from tui.widgets.status import DetailsLine, ProfileHeader
 
 __all__ = ["DIFF_SCALE", "PALETTE_COMMANDS", "BpfscopeApp", "run_app", "run_live"]
 
-PANES = ("time-order", "left-heavy", "sandwich")
 
+class BpfscopeApp(App[None]):
+    """bpfscope's TUI over a loaded `ProfileGroup` (tests build one in code), or sampling live.
 
-class BpfscopeApp(
-    StatusMixin, SearchMixin, FiltersMixin, ComparisonMixin, LiveControlMixin, FilesMixin, PanesMixin, App[None]
-):
-    """bpfscope's TUI over a loaded `ProfileGroup` (tests build one in code).
-
-    The features live in the mixins (`tui.status_control`, `tui.search_control`,
-    `tui.filters_control`, `tui.compare`, `tui.live_control`, `tui.files_control`,
-    `tui.panes_control`); this
-    class composes the panes, loads them and routes the keys (declared in `tui.keys`)."""
+    It composes the panes, owns the view state and hands each control the part it drives;
+    keys (declared in `tui.keys`) and the panes' messages are routed to the controls."""
 
     TITLE = "bpfscope"
 
@@ -86,40 +84,37 @@ class BpfscopeApp(
 
     active_pane: var[str] = var("left-heavy", init=False)
 
-    paused: var[bool] = var(False, init=False)
-    """Live: the view is frozen while sampling goes on."""
-
     def __init__(self, group: ProfileGroup | None = None, *, live: LiveOptions | None = None,
                  process_lister: ProcessLister = list_processes, baseline: ProfileGroup | None = None) -> None:
         """Open `group`, or with `live`, sample (`live.target`, or one chosen in the picker);
         with `baseline`, coloured by the change from it (`bpfscope diff BASE NEW`)."""
         super().__init__()
-        self.comparison = Comparison(baseline)
-        """The baseline and the comparison of the shown view with it (`tui.comparison`)."""
         if group is None and live is None:
             raise ValueError("nothing to show: give a profile group or live options")
-        self.has_profile = group is not None
-        self.session = Session(group) if group is not None else _empty_session()
-        if baseline is not None and self.session.has_threads:
-            self.session.index = MERGED  # as `bpfscope diff` compares: every thread of each file
+        session = Session(group) if group is not None else _empty_session()
+        if baseline is not None and session.has_threads:
+            session.index = MERGED  # as `bpfscope diff` compares: every thread of each file
+        self.state = ViewState(session, Comparison(baseline),
+                               LiveDriver(live.clock if live is not None else time.monotonic), Search(),
+                               ShownPanes(), has_profile=group is not None)
+        """What is shown: the one owner of the session and the feature objects."""
         self.live_options = live
-        self.process_lister = process_lister
-        self.live_driver = LiveDriver(live.clock if live is not None else time.monotonic)
-        """Live: the run and when its updates are built, where (`tui.live_driver`)."""
-        self.search = Search()
-        """The prompt's pattern and the frames it matches (`tui.search`)."""
-        self.panes = ShownPanes()
-        """What each pane shows (`tui.shown_panes`)."""
-        self._quitting = False
         self.pending_message: tuple[str, str, str, float] | None = None
         """A message for a screen whose message line is not mounted yet."""
         self.messages: list[tuple[str, str]] = []
         """The last 100 messages, (severity, text), oldest first (tests read them)."""
-        self.start_error: str | None = None
-        """Why the target given on the command line could not be sampled (the app then exits 2)."""
-        self.sync_view_stacks = SYNC_TOTALS_STACKS
-        """Above this many unique stacks, a filter, range or time kind change is derived on a
-        worker (a transform of 100k stacks takes about 0.2 s)."""
+        ui = self.ui = PaneSet(self, lambda: self.active_pane)
+        self.status = StatusControl(ui, self.state)
+        self.search_control = SearchControl(self, ui, self.state)
+        self.panes = PanesControl(self, ui, self.state, self.status, self.search_control,
+                                  lambda pane: self.live_control.deferred(pane))
+        self.live_control = LiveControl(self, ui, self.state, live, process_lister, self.panes)
+        self.filters = FiltersControl(self, ui, self.state, self.panes, self.live_control, self.action_show_pane,
+                                      SYNC_TOTALS_STACKS)
+        self.compare_control = ComparisonControl(self, self.state, self.panes, self.live_control)
+        self.key_state = AppKeyState(ui, self.state, live is not None)
+        """What the keys' availability reads (`tui.keys.KeyState`)."""
+        self.files = FilesControl(self, ui, self.state, self.panes.clear_graphs, self.compare_control.changed)
 
     # --- composition -------------------------------------------------------------------
 
@@ -140,16 +135,16 @@ class BpfscopeApp(
         yield Footer()
 
     def on_mount(self) -> None:
-        for graph in self.flame_graphs():
+        for graph in self.ui.flame_graphs():
             self._watch_graph(graph)
-        self._watch_time_order()
-        self._load_profile()
+        self.panes.watch_time_order()
+        self.panes.load_profile()
         self.left_heavy.focus()
         live = self.live_options
         if live is None:
             return
         if live.handle_signals:
-            self._handle_signals()
+            self.live_control.handle_signals()
         self.set_interval(LIVE_TICK, self.live_tick)
         if live.target is not None:
             self.start_sampling(live.target)
@@ -157,134 +152,181 @@ class BpfscopeApp(
             self.action_pick_process()
 
     def on_unmount(self) -> None:
-        self._quitting = True
+        self.live_control.quitting = True
         self.stop_sampling()
         if self.live_options is not None and self.live_options.handle_signals:
-            self._release_signals()
+            self.live_control.release_signals()
+
+    # --- what tests and tools read -------------------------------------------------------
+
+    @property
+    def session(self) -> Session:
+        return self.state.session
+
+    @property
+    def comparison(self) -> Comparison:
+        return self.state.comparison
+
+    @property
+    def live_driver(self) -> LiveDriver:
+        return self.state.live_driver
+
+    @property
+    def live(self) -> LiveRun | None:
+        """The live run shown (sampling or ended); None for a file."""
+        return self.state.live
+
+    @property
+    def live_on_worker(self) -> bool:
+        """Live updates are built on a worker (see `LiveDriver.on_worker`)."""
+        return self.state.live_driver.on_worker
+
+    @property
+    def start_error(self) -> str | None:
+        """Why the target given on the command line could not be sampled (the app then exits 2)."""
+        return self.live_control.start_error
+
+    @property
+    def sync_view_stacks(self) -> int:
+        """Above this many unique stacks, a filter, range or time kind change is derived on a
+        worker (a transform of 100k stacks takes about 0.2 s)."""
+        return self.filters.sync_view_stacks
+
+    @sync_view_stacks.setter
+    def sync_view_stacks(self, stacks: int) -> None:
+        self.filters.sync_view_stacks = stacks
+
+    @property
+    def match_count(self) -> int | None:
+        return self.state.search.count
+
+    @property
+    def search_error(self) -> str | None:
+        return self.state.search.error
 
     @property
     def time_order(self) -> FlameGraph:
-        return self.query_one("#time-order", FlameGraph)
+        return self.ui.time_order
 
     @property
     def left_heavy(self) -> FlameGraph:
-        return self.query_one("#left-heavy", FlameGraph)
+        return self.ui.left_heavy
 
     @property
     def sandwich(self) -> SandwichView:
-        return self.query_one("#sandwich", SandwichView)
+        return self.ui.sandwich
 
     @property
     def search_bar(self) -> SearchBar:
-        return self.query_one("#search", SearchBar)
+        return self.ui.search_bar
 
-    def flame_graphs(self) -> list[FlameGraph]:
-        return list(self.query(FlameGraph))
+    @property
+    def density(self) -> DensityStrip:
+        return self.ui.density
 
     @property
     def current_graph(self) -> FlameGraph | None:
         """The graph keys act on: the focused one, else the active pane's."""
-        focused = self.focused
-        if isinstance(focused, FlameGraph):
-            return focused
-        if self.active_pane == "time-order":
-            return self.time_order
-        if self.active_pane == "left-heavy":
-            return self.left_heavy
-        return None
+        return self.ui.current_graph
 
-    # --- messages ----------------------------------------------------------------------
+    def start_sampling(self, target: Target) -> None:
+        """Start a collector on `target` (see `LiveControl.start_sampling`)."""
+        self.live_control.start_sampling(target)
+
+    def stop_sampling(self) -> None:
+        """Stop the collector, if one runs (kernel resources released); the data stays."""
+        self.live_control.stop_sampling()
+
+    def live_tick(self) -> None:
+        self.live_control.tick()
+
+    def select_profile(self, index: int) -> None:
+        """Show profile `index` of the group (or MERGED)."""
+        self.filters.select_profile(index)
+
+    # --- messages up from the panes ------------------------------------------------------
 
     def _watch_graph(self, graph: FlameGraph) -> None:
         # Watchers, not messages: they run at once, so the details line is painted in the
         # same frame as the graph's rows.
         def selected(_: FlameNode | None) -> None:
             if graph is self.current_graph:
-                self._show_details(graph)
+                self.status.show_details(graph)
 
         def zoomed(_: int) -> None:
             if graph is self.current_graph:
-                self._refresh_status()
+                self.status.refresh()
 
         self.watch(graph, "selected", selected, init=False)
         self.watch(graph, "zoom_generation", zoomed, init=False)
 
     def on_flame_graph_back_at_top(self, event: FlameGraph.BackAtTop) -> None:
-        if self.search.matches is not None or self.search_bar.pattern:
-            self._clear_search()
-        elif self.session.view.time_range is not None:
-            self.action_clear_range()
+        if self.search_control.active:
+            self.search_control.clear()
+        elif self.state.session.view.time_range is not None:
+            self.filters.clear_range()
+
+    def on_flame_graph_range_selected(self, event: FlameGraph.RangeSelected) -> None:
+        if event.graph is self.time_order:
+            self.filters.set_range((event.start, event.end))
+
+    def on_flame_graph_range_cleared(self, event: FlameGraph.RangeCleared) -> None:
+        if event.graph is self.time_order:
+            self.filters.set_range(None)
+
+    def on_density_strip_bin_clicked(self, event: DensityStrip.BinClicked) -> None:
+        # The user's doing, as a drag on the graph: the graph draws it at once and reports it.
+        self.time_order.time_range = (event.start, event.end)
 
     def on_sandwich_view_function_selected(self, event: SandwichView.FunctionSelected) -> None:
-        self._refresh_status()
+        self.status.refresh()
 
     def on_descendant_focus(self) -> None:
-        self._refresh_status()
+        self.status.refresh()
 
-    def _focus_pane(self) -> None:
-        if self.active_pane == "sandwich":
-            self.sandwich.table.focus()
-        else:
-            self.query_one(f"#{self.active_pane}", FlameGraph).focus()
+    def on_search_bar_changed(self, event: SearchBar.Changed) -> None:
+        self.search_control.apply()
 
-    # --- workers -----------------------------------------------------------------------
+    def on_search_bar_done(self, event: SearchBar.Done) -> None:
+        self.search_control.done(event.cleared)
 
-    def _from_thread(self, callback: Callable[..., object], *args: object) -> bool:
-        """Run `callback` on the UI thread, from a worker; False when the app has exited."""
-        try:
-            self.call_from_thread(callback, *args)
-        except RuntimeError:  # the app has exited
-            return False
-        return True
+    def on_filter_screen_added(self, event: FilterScreen.Added) -> None:
+        self.filters.add_chip(event.chip)
 
-    # --- actions -----------------------------------------------------------------------
+    def on_filter_screen_removed(self, event: FilterScreen.Removed) -> None:
+        self.filters.remove_chip(event.index)
+
+    def on_profile_header_chip_removed(self, event: ProfileHeader.ChipRemoved) -> None:
+        self.filters.remove_chip(event.index)
+
+    def on_process_picker_chosen(self, event: ProcessPicker.Chosen) -> None:
+        self.start_sampling(event.target)
+
+    # --- keys: when each may act (`tui.keys.KeyState`) -----------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return is_available(self.GLOBAL_KEYS, action, self)
-
-    # --- what the keys' availability reads (`tui.keys.KeyState`) ------------------------
+        return is_available(self.GLOBAL_KEYS, action, self.key_state)
 
     @property
-    def picking_process(self) -> bool:
-        return isinstance(self.screen, ProcessPicker)
-
-    @property
-    def live_view(self) -> bool:
-        return self.live is not None
-
-    @property
-    def sampling(self) -> bool:
-        return self.live is not None and not self.live.ended
-
-    @property
-    def live_mode(self) -> bool:
-        return self.live_options is not None
-
-    @property
-    def has_baseline(self) -> bool:
-        return self.comparison.has_baseline
+    def paused(self) -> bool:
+        """Live: the view is frozen while sampling goes on."""
+        return self.state.paused
 
     @property
     def comparing(self) -> bool:
-        return self.comparison.comparing
+        return self.state.comparison.comparing
 
-    @property
-    def has_time_kinds(self) -> bool:
-        return bool(self.session.time_kinds())
-
-    @property
-    def has_time_range(self) -> bool:
-        return self.session.view.time_range is not None
+    # --- keys: what each does (declared in `tui.keys`) ------------------------------------
 
     def watch_active_pane(self, pane: str) -> None:
-        self._ensure_loaded(pane)
-        self._show_density()
+        self.panes.ensure_loaded(pane)
+        self.panes.show_density()
         self.query_one("#panes", ContentSwitcher).current = pane
-        self._focus_pane()
+        self.ui.focus_pane()
         self.refresh_bindings()
-        self._refresh_status()
-        if self.search.matches is not None:
-            self._show_match_count()
+        self.status.refresh()
+        if self.state.search.matches is not None:
+            self.search_control.show_match_count()
 
     def action_show_pane(self, pane: str) -> None:
         if pane in PANES:
@@ -296,47 +338,15 @@ class BpfscopeApp(
             return
         frame = graph.selected.frame
         self.active_pane = "sandwich"
-        self._ensure_loaded("sandwich")
+        self.panes.ensure_loaded("sandwich")
         self.sandwich.show_function(frame)
         self.sandwich.table.focus()
 
     def action_flip_root(self) -> None:
         self.left_heavy.root_at_bottom = not self.left_heavy.root_at_bottom
 
-    def action_pick_thread(self) -> None:
-        s = self.session
-        if not s.has_threads:
-            self.notify(f"{s.profile_label(0) or 'this profile'} is the only thread here: nothing to choose",
-                        markup=False)
-            return
-        self.push_screen(ThreadPicker(s.choices(), s.index), self._thread_chosen)
-
-    def _thread_chosen(self, index: int | None) -> None:
-        if index is None or index == self.session.index:
-            return
-        self.select_profile(index)
-
-    def select_profile(self, index: int) -> None:
-        """Show profile `index` of the group (or MERGED)."""
-        self.session.index = index
-        self._view_changed()
-        gc.freeze()
-
-    def action_flatten_recursion(self) -> None:
-        self.session.flattened = not self.session.flattened
-        same: PathMap = list
-        mapping = without_repeats if self.session.flattened else same
-        self.panes.carry(mapping)
-        self._view_changed()
-        self.notify("recursion flattened" if self.session.flattened else "recursion shown", markup=False)
-
     def action_copy_name(self) -> None:
-        graph = self.current_graph
-        fid: int | None = None
-        if graph is not None and graph.selected is not None:
-            fid = graph.selected.frame
-        elif self.active_pane == "sandwich":
-            fid = self.sandwich.frame
+        fid = self.ui.selected_frame()
         if fid is None:
             return
         name = self.session.group.frames[fid].name
@@ -345,6 +355,78 @@ class BpfscopeApp(
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(help_sections(self.GLOBAL_KEYS)))
+
+    def action_search(self) -> None:
+        self.search_control.open()
+
+    def action_next_match(self) -> None:
+        self.search_control.step(backwards=False)
+
+    def action_previous_match(self) -> None:
+        self.search_control.step(backwards=True)
+
+    def action_pick_thread(self) -> None:
+        self.filters.pick_thread()
+
+    def action_flatten_recursion(self) -> None:
+        self.filters.flatten_recursion()
+
+    def action_focus_function(self) -> None:
+        self.filters.add_frame_chip("focus")
+
+    def action_hide_function(self) -> None:
+        self.filters.add_frame_chip("hide")
+
+    def action_collapse_module(self) -> None:
+        self.filters.add_frame_chip("collapse")
+
+    def action_filters(self) -> None:
+        self.filters.open_filters()
+
+    def action_undo(self) -> None:
+        self.filters.undo()
+
+    def action_redo(self) -> None:
+        self.filters.redo()
+
+    def action_toggle_bottom_up(self) -> None:
+        self.filters.toggle_bottom_up()
+
+    def action_cycle_time_kind(self) -> None:
+        self.filters.cycle_time_kind()
+
+    def action_clear_range(self) -> None:
+        self.filters.clear_range()
+
+    def action_mark_baseline(self) -> None:
+        self.compare_control.mark_baseline()
+
+    def action_toggle_comparison(self) -> None:
+        self.compare_control.toggle()
+
+    def action_export(self) -> None:
+        self.files.export()
+
+    def action_open_file(self) -> None:
+        self.files.open()
+
+    def action_toggle_pause(self) -> None:
+        self.live_control.toggle_pause()
+
+    def action_resume(self) -> None:
+        """`space` while paused: the footer says Resume (a binding of its own)."""
+        self.live_control.toggle_pause()
+
+    def action_stop_sampling(self) -> None:
+        self.live_control.stop_by_user()
+
+    def action_pick_process(self) -> None:
+        self.live_control.pick_process()
+
+    async def action_quit(self) -> None:
+        self.live_control.quit()
+
+    # --- messages to the user ------------------------------------------------------------
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:

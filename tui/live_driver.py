@@ -55,6 +55,8 @@ class LiveDriver:
         self.hint_noted = False
         self.rebuild_seconds = 0.0
         """How long the last update took the UI thread (its swap-in; built there: all of it)."""
+        self.paused = False
+        """The view is frozen while sampling goes on (updates only apply the batches)."""
 
     def begin(self, run: LiveRun) -> LiveAggregator:
         """A new run: the first update is due at once and builds whatever it finds."""
@@ -94,10 +96,10 @@ class LiveDriver:
         self.hint_noted = True
         return run.collector.stats.truncated_share
 
-    def due(self, paused: bool) -> bool:
+    def due(self) -> bool:
         """An update may start: none is being built and the back-off is over (paused: at once:
         it only applies the batches)."""
-        return self.job is None and (paused or self.clock() >= self.next_rebuild)
+        return self.job is None and (self.paused or self.clock() >= self.next_rebuild)
 
     def ask(self, force: bool) -> bool:
         """Ask for an update (`force`: even without new samples); False when one is being built
@@ -138,7 +140,9 @@ class LiveDriver:
         again, self.again = self.again, False
         return again
 
-    def resumed(self) -> None:
-        """Unpaused: an update is due at once and builds."""
-        self.next_rebuild = 0.0
-        self.dirty = True
+    def set_paused(self, paused: bool) -> None:
+        """Pause or resume the view; resumed, an update is due at once and builds."""
+        self.paused = paused
+        if not paused:
+            self.next_rebuild = 0.0
+            self.dirty = True

@@ -1,30 +1,33 @@
 """The status lines: the header (title, breadcrumbs, chips), the diff legend and the details line.
 
-A mixin of `BpfscopeApp` (see `tui.app_host`): `_refresh_status` redraws them from the
-session and the pane keys act on, after any change the app routes; the details line
-gives the selected frame's weights (and, comparing, its change). Kept apart from the
-app, which only routes.
+`StatusControl.refresh` redraws them from the view state and the pane keys act on, after
+any change; the details line gives the selected frame's weights and, comparing, the change
+in its share (`base 12.3 % → new 18.0 % (+5.7)`). It reads the state and draws; it
+changes nothing else.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, set_cell_size
+from rich.text import Text
 
 from collectors.calltree import TimeOrderTree
+from collectors.diff import ShareChange
 from collectors.profile import Unit
 from collectors.safe_text import printable
+from tui.palette import diff_legend
+from tui.pane_set import PaneSet
 from tui.session import MERGED
+from tui.view_state import ViewState
 from tui.views import FlameNode
 from tui.widgets.flame_graph import FlameGraph
-from tui.widgets.status import DetailsLine, FrameFacts, ProfileHeader
+from tui.widgets.status import DetailsLine, FrameFacts, details_lines
 
-if TYPE_CHECKING:
-    from tui.app_host import AppHost as _Host
-else:
-    _Host = object
+DIFF_SCALE = 10.0
+"""Comparing: a call path whose share of the total changed by this many points or more gets the
+strongest colour (below 5 % of it, 0.5 points, it reads as "same")."""
 
 PANE_TITLES = {"time-order": "Time Order", "left-heavy": "Left Heavy", "sandwich": "Sandwich"}
 
@@ -55,11 +58,15 @@ def fit_title(parts: list[str], thread: int | None, width: int) -> str:
     return TITLE_SEP.join(parts)
 
 
-class StatusMixin(_Host):
-    """The header, legend and details lines, redrawn by `_refresh_status`."""
+class StatusControl:
+    """The header, legend and details lines, redrawn by `refresh`."""
+
+    def __init__(self, ui: PaneSet, state: ViewState) -> None:
+        self.ui = ui
+        self.state = state
 
     def _title(self) -> str:
-        s = self.session
+        s = self.state.session
         parts = [printable(s.group.name) or "profile"]
         if s.has_threads:
             n = s.profile_count
@@ -68,77 +75,75 @@ class StatusMixin(_Host):
         total = s.format(s.current.total_weight)
         # A unit of "none" means counts: say "samples" rather than print the word "none".
         parts.append(f"total {total} samples" if s.unit is Unit.NONE else f"{s.unit.value} · total {total}")
-        parts.append(PANE_TITLES[self.active_pane])
+        parts.append(PANE_TITLES[self.ui.active_pane])
         kind = s.kind_label()
         if kind is not None:
             parts.append(kind)
-        if s.bottom_up and self.active_pane == "left-heavy":
+        if s.bottom_up and self.ui.active_pane == "left-heavy":
             parts.append("inverted (bottom-up)")
         if s.flattened:
             parts.append("recursion flattened")
         if s.pending:
             parts.append("applying filters…")
-        if self.comparison.comparing:
-            parts.append(self._comparison_label())
-        width = self.query_one(ProfileHeader).size.width or 80
+        if self.state.comparison.comparing:
+            parts.append(self.comparison_label())
+        width = self.ui.header.size.width or 80
         return fit_title(parts, 1 if s.has_threads else None, width)
 
-    def _refresh_status(self) -> None:
-        graph = self.current_graph
-        if self.active_pane == "sandwich" and graph is None:
-            frame = self.sandwich.frame
-            crumbs = [f"sandwich of {self.session.frame_name(frame)}"] if frame is not None else []
+    def refresh(self) -> None:
+        graph = self.ui.current_graph
+        if self.ui.active_pane == "sandwich" and graph is None:
+            frame = self.ui.sandwich.frame
+            crumbs = [f"sandwich of {self.state.session.frame_name(frame)}"] if frame is not None else []
         else:
             crumbs = graph.breadcrumb() if graph is not None else []
         note = None
-        if graph is not None and graph is self.time_order:
+        if graph is not None and graph is self.ui.time_order:
             crumbs, note = self._time_order_crumbs(graph, crumbs)
-        s = self.session
-        self.query_one(ProfileHeader).show(self._title(), crumbs, [c.text for c in s.view.chips], s.range_label(),
+        s = self.state.session
+        self.ui.header.show(self._title(), crumbs, [c.text for c in s.view.chips], s.range_label(),
                                            note)
-        self._show_legend()
-        self._show_details(graph)
+        self.show_legend()
+        self.show_details(graph)
 
     def _time_order_crumbs(self, graph: FlameGraph, crumbs: list[str]) -> tuple[list[str], str | None]:
         """Time Order's breadcrumb ends with the span shown after `+`/`-`/`,`/`.` (a free
         view of the axis); without sample times, a note that x is the file's order."""
-        tree = self.panes.shown_trees.get("time-order")
+        tree = self.state.panes.shown_trees.get("time-order")
         timed = isinstance(tree, TimeOrderTree) and tree.timed
         view = graph.view
         if view is not None and view.node is None and len(graph.zoom_stack) > 1:
             if timed:
                 digits = max(0, 2 - math.floor(math.log10(view.width))) if view.width > 0 else 2
                 crumbs = [*crumbs, f"{view.start:.{digits}f} s – {view.end:.{digits}f} s"]
-            elif self.session.unit is Unit.NONE:
+            elif self.state.session.unit is Unit.NONE:
                 crumbs = [*crumbs, f"samples {view.start:.0f} – {view.end:.0f}"]
             else:
-                crumbs = [*crumbs, f"{self.session.format(view.start)} – {self.session.format(view.end)}"]
+                crumbs = [*crumbs, f"{self.state.session.format(view.start)} – {self.state.session.format(view.end)}"]
         return crumbs, None if timed or tree is None else "x: file order (no sample times)"
-        self._show_legend()
-        self._show_details(graph)
 
-    def _show_details(self, graph: FlameGraph | None) -> None:
-        details = self.query_one(DetailsLine)
+    def show_details(self, graph: FlameGraph | None) -> None:
+        details = self.ui.details
         node = graph.selected if graph is not None else None
         if graph is None or node is None or graph.model is None:
-            if self.active_pane == "sandwich" and self.sandwich.frame is not None:
-                facts = self._function_facts(self.sandwich.frame)
-                details.show(facts, self.session.format)
-                self._show_change(details, facts, self._function_change(self.sandwich.frame))
+            if self.ui.active_pane == "sandwich" and self.ui.sandwich.frame is not None:
+                facts = self._function_facts(self.ui.sandwich.frame)
+                details.show(facts, self.state.session.format)
+                self._show_change(details, facts, self._function_change(self.ui.sandwich.frame))
             else:
-                details.show(None, self.session.format)
+                details.show(None, self.state.session.format)
                 self._show_base_only_details()  # a diff row for a function only in the base
             return
         zoom = graph.zoom_node
         view_total = zoom.total if zoom is not None else graph.model.total
         facts = self._facts(node, view_total)
-        details.show(facts, self.session.format)
-        shares = self.comparison.node_shares.get(graph.id or "")
-        if shares is not None and self.comparison.comparing:
+        details.show(facts, self.state.session.format)
+        shares = self.state.comparison.node_shares.get(graph.id or "")
+        if shares is not None and self.state.comparison.comparing:
             self._show_change(details, facts, shares.change(node))
 
     def _facts(self, node: FlameNode, view_total: float) -> FrameFacts:
-        s = self.session
+        s = self.state.session
         frame = s.group.frames[node.frame]
         derived = s.current
         fn_total = fn_self = None
@@ -157,7 +162,7 @@ class StatusMixin(_Host):
         )
 
     def _function_facts(self, fid: int) -> FrameFacts:
-        s = self.session
+        s = self.state.session
         frame = s.group.frames[fid]
         totals = s.current.totals
         t, w = totals.total.get(fid, 0.0), totals.self_weight.get(fid, 0.0)
@@ -165,10 +170,65 @@ class StatusMixin(_Host):
         return FrameFacts(s.frame_name(fid), printable(frame.location()), t, w, grand, grand, t, w)
 
     def _grand_total(self) -> float:
-        if self.active_pane == "time-order" and self.time_order.model is not None:
-            return self.time_order.model.total  # the whole timeline, whatever the time range
+        if self.ui.active_pane == "time-order" and self.ui.time_order.model is not None:
+            return self.ui.time_order.model.total  # the whole timeline, whatever the time range
         return (
-            self.left_heavy.model.total
-            if self.left_heavy.model is not None and "left-heavy" in self.panes.loaded
-            else self.session.current.total_weight
+            self.ui.left_heavy.model.total
+            if self.ui.left_heavy.model is not None and "left-heavy" in self.state.panes.loaded
+            else self.state.session.current.total_weight
         )
+
+    # --- comparing: the legend and the change in the details line -----------------------
+
+    def comparison_label(self) -> str:
+        return self.state.comparison.label(self.state.live is not None)
+
+    def show_legend(self) -> None:
+        legend = self.ui.legend
+        c = self.state.comparison
+        shown = c.comparing and c.baseline(self.state.live is not None) is not None
+        legend.display = shown
+        if not shown:
+            return
+        text = Text(no_wrap=True, overflow="ellipsis")
+        # The legend first: at 80 columns the explanation after it may be cut.
+        text.append_text(diff_legend(self.ui.left_heavy.color_mode))
+        if c.job is not None:
+            text.append("  comparing…")
+        text.append(f"  share of the total, {self.comparison_label()} (±{DIFF_SCALE:g} points: full colour)")
+        legend.update(text)
+
+    def _show_change(self, details: DetailsLine, facts: FrameFacts, change: ShareChange | None) -> None:
+        """The details line with `base 12.3 % → new 18.0 % (+5.7)` in front of the weights."""
+        if change is None:
+            return
+        described = change.describe()
+        room = max(20, (details.size.width or 80) - 1 - cell_len(described) - 2)
+        first, second = details_lines(facts, self.state.session.format, room)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(first, style="bold")
+        text.append("\n")
+        text.append(described, style="bold")
+        text.append(f"  {second}")
+        details.update(text, layout=False)
+
+    def _show_base_only_details(self) -> None:
+        """A function only in the base: its name and `base 4.2 % → new 0.0 % (-4.2)`."""
+        row = self.ui.sandwich.base_only_row
+        graph = self.ui.current_graph
+        if row is None or self.ui.active_pane != "sandwich" or (graph is not None and graph.selected is not None):
+            return
+        self_base, _, total_base, _ = row.change
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(printable(row.name), style="bold")
+        if row.file:
+            text.append(f"  {printable(row.file)}")
+        text.append("  only in the base (no frame here)\n")
+        text.append(ShareChange(total_base, 0.0).describe(), style="bold")
+        text.append(f"  self: base {self_base:.1f} % → new 0.0 %")
+        self.ui.details.update(text, layout=False)
+
+    def _function_change(self, fid: int) -> ShareChange | None:
+        changes = self.ui.sandwich.changes if self.state.comparison.comparing else None
+        c = changes.get(fid) if changes is not None else None
+        return ShareChange(c[2], c[3]) if c is not None else None

@@ -194,7 +194,7 @@ KEY = Session(folded.read(NEW, "new.folded")).key
 
 def test_a_new_run_is_due_at_once_and_builds_without_new_samples() -> None:
     driver, _, _ = live_driver()
-    assert driver.due(paused=False) and driver.ask(force=False)
+    assert driver.due() and driver.ask(force=False)
     aggregator, update = built(driver)
     assert update.session is not None, "the first update builds, even empty"
     assert driver.landed(aggregator, update)
@@ -206,19 +206,21 @@ def test_the_next_update_waits_the_tick_and_longer_after_a_slow_one() -> None:
     aggregator, update = built(driver)
     assert driver.landed(aggregator, update) and driver.samples == 3
     driver.timed(update, swapped=0.01, on_worker=False, sandwich=False)
-    assert not driver.due(paused=False)
+    assert not driver.due()
     clock.now += LIVE_TICK
-    assert driver.due(paused=False)
+    assert driver.due()
     # A slow swap-in (0.2 s of the UI thread) waits four times as long.
     driver.timed(update, swapped=0.2 - update.seconds, on_worker=False, sandwich=False)
     assert driver.rebuild_seconds == pytest.approx(0.2)
     clock.now += LIVE_BUSY_FACTOR * 0.2 - 0.01
-    assert not driver.due(paused=False)
+    assert not driver.due()
     clock.now += 0.02
-    assert driver.due(paused=False)
+    assert driver.due()
     # Paused, batches are applied at once (nothing is built).
     driver.timed(update, swapped=0.0, on_worker=False, sandwich=True)
-    assert not driver.due(paused=False) and driver.due(paused=True)
+    assert not driver.due()
+    driver.set_paused(True)
+    assert driver.due()
 
 
 def test_the_sandwich_refills_at_most_once_a_second() -> None:
@@ -227,9 +229,9 @@ def test_the_sandwich_refills_at_most_once_a_second() -> None:
     driver.landed(aggregator, update)
     driver.timed(update, swapped=0.0, on_worker=False, sandwich=True)
     clock.now += LIVE_SANDWICH_TICK - 0.01
-    assert not driver.due(paused=False)
+    assert not driver.due()
     clock.now += 0.02
-    assert driver.due(paused=False)
+    assert driver.due()
 
 
 def test_one_update_at_a_time_and_one_asked_meanwhile_follows_it_forced() -> None:
@@ -241,7 +243,10 @@ def test_one_update_at_a_time_and_one_asked_meanwhile_follows_it_forced() -> Non
     assert aggregator is not None
     request = LiveRequest(KEY, force=driver.take_force())
     driver.job = request  # on a worker
-    assert not driver.due(paused=False) and not driver.due(paused=True)
+    assert not driver.due()
+    driver.set_paused(True)
+    assert not driver.due(), "paused too: one at a time"
+    driver.set_paused(False)
     assert not driver.ask(force=True), "one is being built: this one follows"
     update = aggregator.update(request)
     assert driver.landed(aggregator, update) and driver.job is None
@@ -285,9 +290,11 @@ def test_resuming_builds_at_once() -> None:
     aggregator, update = built(driver)
     driver.landed(aggregator, update)
     driver.timed(update, swapped=1.0, on_worker=False, sandwich=False)
-    assert not driver.due(paused=False)
-    driver.resumed()
-    assert driver.due(paused=False) and driver.take_force()
+    assert not driver.due()
+    driver.set_paused(True)
+    assert not driver.take_force(), "pausing asks for nothing"
+    driver.set_paused(False)
+    assert driver.due() and driver.take_force()
 
 
 # --- what the panes show --------------------------------------------------------------------

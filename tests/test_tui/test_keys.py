@@ -102,7 +102,7 @@ def refused(app: BpfscopeApp) -> set[str]:
     out = set()
     for k in app.GLOBAL_KEYS:
         answer = app.check_action(k.method, ("x",) if "(" in k.action else ())
-        assert answer is (k.available is None or k.available(app)), k.action
+        assert answer is (k.available is None or k.available(app.key_state)), k.action
         if not answer:
             out.add(k.method)
     return out
