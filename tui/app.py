@@ -135,7 +135,7 @@ class BpfscopeApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        for graph in self.ui.flame_graphs():
+        for graph in self.ui.every_graph():
             self._watch_graph(graph)
         self.panes.watch_time_order()
         self.panes.load_profile()

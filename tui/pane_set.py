@@ -54,8 +54,13 @@ class PaneSet:
         """The flame graph of `pane` (`time-order` or `left-heavy`)."""
         return self.time_order if pane == "time-order" else self.left_heavy
 
-    def flame_graphs(self) -> list[FlameGraph]:
+    def pane_graphs(self) -> list[FlameGraph]:
+        """The two flame panes, Time Order and Left Heavy."""
         return [self.time_order, self.left_heavy]
+
+    def every_graph(self) -> list[FlameGraph]:
+        """Every flame graph: the two panes and the Sandwich's callers and callees."""
+        return list(self._app.query(FlameGraph))
 
     @property
     def sandwich(self) -> SandwichView:

@@ -115,7 +115,7 @@ class PanesControl:
 
     def clear_graphs(self) -> None:
         """The flame panes show nothing (another profile is coming)."""
-        for graph in self.ui.flame_graphs():
+        for graph in self.ui.pane_graphs():
             with graph.unreported():
                 graph.set_model(None, None)
 
@@ -167,7 +167,7 @@ class PanesControl:
         if not self.state.comparison.landed(job, compared, shares, self.state.session.current):
             return
         loaded = self.state.panes.loaded
-        for graph in self.ui.flame_graphs():
+        for graph in self.ui.pane_graphs():
             if graph.id in loaded and graph.model is not None:
                 self.color_graph(graph.id or "", graph)
         if "sandwich" in loaded:
@@ -201,7 +201,7 @@ class PanesControl:
     def color_flame_panes(self) -> None:
         """Colour both flame panes again (comparing turned on or off: an unchanged tree is
         not set again when its pane is shown)."""
-        for graph in self.ui.flame_graphs():
+        for graph in self.ui.pane_graphs():
             if graph.model is not None:
                 self.color_graph(graph.id or "", graph)
 

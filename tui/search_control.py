@@ -31,7 +31,7 @@ class SearchControl:
         """The prompt's pattern, matched again (it changed, or the view did) and highlighted."""
         bar = self.ui.search_bar
         matches = self.state.search.apply(self.state.session, bar.pattern, bar.regex)
-        for graph in self.ui.flame_graphs():
+        for graph in self.ui.every_graph():
             graph.set_matches(matches)
         self.show_match_count()
 

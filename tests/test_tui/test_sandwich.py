@@ -7,6 +7,7 @@ from time import monotonic
 from tests.test_tui.profiles import small_group
 from tui.app import BpfscopeApp
 from tui.widgets.sandwich import SandwichView
+from tui.widgets.status import DetailsLine
 
 SIZE = (80, 24)
 
@@ -71,3 +72,31 @@ async def test_enter_builds_pending_graphs_before_focusing_them() -> None:
         await pilot.press("down", "down", "enter")
         assert built == [sw.order[1], sw.order[2]] and sw.graphs_frame == sw.order[2]
         assert app.focused is sw.callers
+
+
+async def test_the_callers_graph_is_searched_and_its_selection_described() -> None:
+    """The Sandwich's callers and callees are flame graphs like the panes: a search highlights its
+    matches there too, and moving in the callers graph shows the selected frame on the details line."""
+    app = BpfscopeApp(small_group())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"main", "enter")
+        await pilot.press("3")
+        sw = app.sandwich
+        frames = app.session.group.frames
+        fid = {f.name: i for i, f in enumerate(frames)}
+        sw.show_function(fid["b"])
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.focused is sw.callers
+        assert sw.callers.matches == sw.callees.matches == app.left_heavy.matches == frozenset({fid["main"]})
+        details = app.query_one(DetailsLine)
+        names = []
+        for key in ("j", "j", "k"):
+            await pilot.press(key)
+            await pilot.pause()
+            selected = sw.callers.selected
+            assert selected is not None
+            names.append(frames[selected.frame].name)
+            shown = details.render()
+            assert str(shown).startswith(f"{names[-1]}  {names[-1]}.c"), (names, shown)
+        assert {"a", "b"} <= set(names), "the cursor moved between b and its caller"
