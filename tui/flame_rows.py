@@ -9,6 +9,7 @@ caches it, so what a row shows is testable without a terminal.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -19,10 +20,26 @@ from rich.style import Style
 from collectors.profile import Frame, FrameKind, FrameTable
 from collectors.safe_text import printable
 from tui.palette import ColorMode, frame_style, outside_range_style
-from tui.views import FlameNode, Span, fit_label
+from tui.views import FlameModel, FlameNode, Span, fit_label
 
 Colorer = Callable[[FlameNode], Style | None]
 """A frame's style in place of the palette's (None: the palette's)."""
+
+
+@dataclass(frozen=True)
+class FlameInput:
+    """What a flame graph is given to draw, as one value (attributes down): the model, the
+    frame table its ids index, the search's matches and the colours. Shown again with the
+    same model and frames, a graph keeps its zoom and selection and only repaints."""
+
+    model: FlameModel | None = None
+    frames: FrameTable | None = None
+    matches: frozenset[int] | None = None
+    """Highlight these frame ids and dim the rest (None: no search)."""
+    colorer: Colorer | None = None
+    """Style each frame by `colorer(node)` instead of the palette (None from it, or no colorer:
+    the palette's colour). Kernel frames stay italic; search dimming, matches and the cursor
+    still apply on top. A new colorer (even an equal one) repaints."""
 
 
 class Paint(NamedTuple):

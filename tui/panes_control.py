@@ -21,6 +21,7 @@ The session owns the time range; the Time Order graph and the density strip only
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -31,6 +32,7 @@ from collectors.calltree import GroupedTree, TimeOrderTree, cached_stack_index, 
 from collectors.diff import FunctionShares, NodeShares
 from tui.comparison import Compared, CompareJob
 from tui.derived import Derived
+from tui.flame_rows import Colorer, FlameInput
 from tui.palette import diff_style
 from tui.pane_set import PaneSet
 from tui.search_control import SearchControl
@@ -97,18 +99,17 @@ class PanesControl:
         if prepared is not None and prepared.tree is not tree:
             prepared = None
         model = prepared.model if prepared is not None else self._model_of(tree)
+        given = FlameInput(model, frames, self.state.search.matches, self._colorer(pane, graph, model))
         carried = shown.take_carried(pane)
         with graph.unreported():  # its range clipped to the new model: not the user's doing
             if prepared is not None and graph.model is not None and graph.pane_state(carried) == prepared.state:
                 # live: laid out on the worker for this very zoom and selection
-                graph.show_carried(model, frames, prepared.stack, prepared.selected,
-                                   (prepared.rows, prepared.state.width))
+                graph.show_carried(given, prepared.stack, prepared.selected, (prepared.rows, prepared.state.width))
             elif live or carried is not None:
                 # live, or recursion flattened: keep the selection and zoom by frame path
-                graph.update_model(model, frames, carried)
+                graph.show_kept(given, carried)
             else:
-                graph.set_model(model, frames, keep_range=True)
-        self.color_graph(pane, graph)
+                graph.show(given, keep_range=True)
         if pane == "time-order":
             self.show_range()
             self.feed_density(model)
@@ -117,7 +118,7 @@ class PanesControl:
         """The flame panes show nothing (another profile is coming)."""
         for graph in self.ui.pane_graphs():
             with graph.unreported():
-                graph.set_model(None, None)
+                graph.show(replace(graph.input, model=None, frames=None))
 
     @staticmethod
     def _model_of(tree: object) -> FlameModel:
@@ -181,22 +182,24 @@ class PanesControl:
         compared = self._compare()
         return self.state.comparison.function_shares(compared) if compared is not None else None
 
-    def color_graph(self, pane: str, graph: FlameGraph) -> None:
-        """Colour a flame pane by how each call path's share changed (comparing), else by the palette."""
+    def _colorer(self, pane: str, graph: FlameGraph, model: FlameModel | None) -> Colorer | None:
+        """Comparing: the colours of `model` in `pane` by how each call path's share changed;
+        else None (the palette's)."""
         comparison = self._compare()
-        model = graph.model
         node_shares = self.state.comparison.node_shares
         if comparison is None or model is None or (pane == "left-heavy" and self.state.session.bottom_up):
             node_shares.pop(pane, None)  # bottom-up paths have no counterpart: palette colours
-            if graph.colorer is not None:
-                graph.set_colorer(None)
-            return
+            return None
         shares = node_shares[pane] = NodeShares(comparison.diff, model.parent)
 
         def colour(node: FlameNode) -> Style:
             return diff_style(shares.change(node).delta, DIFF_SCALE, graph.color_mode)
 
-        graph.set_colorer(colour)
+        return colour
+
+    def color_graph(self, pane: str, graph: FlameGraph) -> None:
+        """Colour the model `pane` shows again (the comparison changed or landed)."""
+        graph.show(replace(graph.input, colorer=self._colorer(pane, graph, graph.model)))
 
     def color_flame_panes(self) -> None:
         """Colour both flame panes again (comparing turned on or off: an unchanged tree is

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from textual.actions import SkipAction
@@ -32,7 +33,7 @@ class SearchControl:
         bar = self.ui.search_bar
         matches = self.state.search.apply(self.state.session, bar.pattern, bar.regex)
         for graph in self.ui.every_graph():
-            graph.set_matches(matches)
+            graph.show(replace(graph.input, matches=matches))
         self.show_match_count()
 
     def show_match_count(self) -> None:

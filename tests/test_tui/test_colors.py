@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from rich.color import ColorSystem
@@ -108,7 +109,7 @@ async def test_selection_and_matches_show_without_colour(mode: str) -> None:
         graph = app.query_one(FlameGraph)
         frames = app.group.frames
         work = next(i for i, f in enumerate(frames) if f.name == "work")
-        graph.set_matches(frozenset({work}))
+        graph.show(replace(graph.input, matches=frozenset({work})))
         system = "256" if mode == "mono" else mode
         row0 = as_terminal_shows(list(graph.render_line(0)), mode)
         assert "7" in sgr_before("main", row0, system)  # selected: reverse

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from rich.color import Color
 from rich.style import Style
@@ -10,6 +12,7 @@ from textual.app import App, ComposeResult
 from collectors.calltree import left_heavy
 from collectors.profile import ProfileGroup, Unit
 from tests.test_tui.profiles import add, small_group
+from tui.flame_rows import FlameInput
 from tui.palette import ColorMode, contrast, diff_legend, diff_style, shown_rgb
 from tui.views import FlameNode, grouped_model
 from tui.widgets.flame_graph import FlameGraph
@@ -93,7 +96,8 @@ class HookApp(App[None]):
         yield FlameGraph()
 
     def on_mount(self) -> None:
-        self.query_one(FlameGraph).set_model(grouped_model(left_heavy(self.group.profiles[0])), self.group.frames)
+        model = grouped_model(left_heavy(self.group.profiles[0]))
+        self.query_one(FlameGraph).show(FlameInput(model, self.group.frames))
 
 
 RED = Style(color=Color.from_rgb(0, 0, 0), bgcolor=Color.from_rgb(200, 0, 0))
@@ -115,7 +119,7 @@ async def test_colorer_style_is_used_and_none_keeps_the_palette() -> None:
         def colorer(node: FlameNode) -> Style | None:
             return RED if names[node.frame].name == "d" else None
 
-        graph.set_colorer(colorer)
+        graph.show(replace(graph.input, colorer=colorer))
         after = styles_by_label(graph, 1)
         d = after["d"]
         assert d is not None and d.bgcolor == RED.bgcolor
@@ -129,10 +133,10 @@ async def test_replacing_the_colorer_repaints_cached_rows() -> None:
         graph = app.query_one(FlameGraph)
         await pilot.pause()
         plain = styles_by_label(graph, 1)["a"]
-        graph.set_colorer(lambda node: RED)
+        graph.show(replace(graph.input, colorer=lambda node: RED))
         a = styles_by_label(graph, 1)["a"]
         assert a is not None and a.bgcolor == RED.bgcolor
-        graph.set_colorer(None)
+        graph.show(replace(graph.input, colorer=None))
         assert styles_by_label(graph, 1)["a"] == plain
 
 
@@ -146,10 +150,10 @@ async def test_colorer_keeps_kernel_italic_and_search_dimming() -> None:
     async with app.run_test(size=(41, 6)) as pilot:
         graph = app.query_one(FlameGraph)
         await pilot.pause()
-        graph.set_colorer(lambda node: RED)
+        graph.show(replace(graph.input, colorer=lambda node: RED))
         sys_read = styles_by_label(graph, 1)["sys_read"]
         assert sys_read is not None and sys_read.italic and sys_read.bgcolor == RED.bgcolor
         main = next(i for i, f in enumerate(group.frames) if f.name == "main")
-        graph.set_matches(frozenset({main}))
+        graph.show(replace(graph.input, matches=frozenset({main})))
         work = styles_by_label(graph, 1)["work"]
         assert work is not None and work.bgcolor != RED.bgcolor

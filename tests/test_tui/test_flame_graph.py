@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual import events
 from textual.app import App, ComposeResult
 
 from collectors.calltree import left_heavy
 from collectors.profile import ProfileGroup, Unit
 from tests.test_tui.profiles import add, small_group
+from tui.flame_rows import FlameInput
 from tui.views import grouped_model
 from tui.widgets.flame_graph import FlameGraph
 
@@ -22,7 +25,7 @@ class GraphApp(App[None]):
 
     def on_mount(self) -> None:
         graph = self.query_one(FlameGraph)
-        graph.set_model(grouped_model(left_heavy(self.group.profiles[0])), self.group.frames)
+        graph.show(FlameInput(grouped_model(left_heavy(self.group.profiles[0])), self.group.frames))
         graph.focus()
 
 
@@ -96,11 +99,33 @@ async def test_search_matches_are_highlighted_and_others_dimmed() -> None:
         graph = app.query_one(FlameGraph)
         d = app.group.frames.find(next(f for f in app.group.frames if f.name == "d"))
         assert d is not None
-        graph.set_matches(frozenset({d}))
+        graph.show(replace(graph.input, matches=frozenset({d})))
         a_seg, d_seg = list(graph.render_line(1))[:2]
         assert d_seg.text.startswith("d") and d_seg.style.underline  # type: ignore[union-attr]
         assert a_seg.text.startswith("a") and not a_seg.style.underline  # type: ignore[union-attr]
         assert a_seg.style.bgcolor != d_seg.style.bgcolor  # type: ignore[union-attr]
+
+
+async def test_one_input_the_same_model_repaints_a_new_one_starts_over() -> None:
+    """The graph is handed one frozen `FlameInput`: with the same model (other matches or colours)
+    the zoom and selection stay and only the strips change; a new model starts from its whole
+    extent with its first top frame selected."""
+    app = GraphApp(small_group())
+    async with app.run_test(size=(41, 6)) as pilot:
+        await pilot.pause()
+        graph = app.query_one(FlameGraph)
+        await pilot.press("j", "enter")
+        zoom, selected, before = list(graph.zoom_stack), graph.selected, graph.input
+        d = next(i for i, f in enumerate(app.group.frames) if f.name == "d")
+        row = graph.render_line(1)
+        graph.show(replace(before, matches=frozenset({d})))
+        assert graph.zoom_stack == zoom and graph.selected is selected
+        assert graph.input.model is before.model and graph.matches == frozenset({d})
+        assert list(graph.render_line(1)) != list(row), "the matches are drawn (the strip cache is keyed on them)"
+        assert before.matches is None, "the earlier input is unchanged"
+        graph.show(FlameInput(grouped_model(left_heavy(app.group.profiles[0])), app.group.frames))
+        assert len(graph.zoom_stack) == 1 and graph.matches is None
+        assert _name(app) == "main"
 
 
 def deep_group(depth: int = 20) -> ProfileGroup:

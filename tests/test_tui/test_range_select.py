@@ -13,6 +13,7 @@ from textual.message import Message
 from collectors.calltree import TimeOrderTree, left_heavy
 from collectors.profile import ProfileGroup
 from tests.test_tui.profiles import add, small_group
+from tui.flame_rows import FlameInput
 from tui.time_axis import clamp_range, nudged_range, range_columns, range_with_end, range_with_start
 from tui.views import Viewport, grouped_model, time_order_model
 from tui.widgets.flame_graph import FlameGraph
@@ -35,9 +36,9 @@ class TimeApp(App[None]):
     def on_mount(self) -> None:
         graph = self.query_one(FlameGraph)
         if self.time_axis:
-            graph.set_model(time_order_model(TimeOrderTree(self.group.profiles[0])), self.group.frames)
+            graph.show(FlameInput(time_order_model(TimeOrderTree(self.group.profiles[0])), self.group.frames))
         else:
-            graph.set_model(grouped_model(left_heavy(self.group.profiles[0])), self.group.frames)
+            graph.show(FlameInput(grouped_model(left_heavy(self.group.profiles[0])), self.group.frames))
         graph.focus()
 
     def on_flame_graph_range_selected(self, event: FlameGraph.RangeSelected) -> None:
@@ -270,7 +271,7 @@ async def test_clearing_the_range_restores_the_drawing() -> None:
 # --- models --------------------------------------------------------------------------
 
 
-async def test_update_model_keeps_the_range() -> None:
+async def test_show_kept_keeps_the_range() -> None:
     """A live rebuild of the grown profile keeps the range and posts nothing."""
     app = TimeApp(small_group())
     async with app.run_test(size=SIZE) as pilot:
@@ -279,14 +280,14 @@ async def test_update_model_keeps_the_range() -> None:
         await pilot.pause()
         app.messages.clear()
         add(app.group, 0, ["main", "e"], 50)
-        graph.update_model(time_order_model(TimeOrderTree(app.group.profiles[0])), app.group.frames)
+        graph.show_kept(FlameInput(time_order_model(TimeOrderTree(app.group.profiles[0])), app.group.frames))
         await pilot.pause()
         assert graph.model is not None and graph.model.end == 150.0
         assert graph.time_range == (0.0, 40.0)
         assert app.messages == []
 
 
-async def test_set_model_clears_the_range_unless_kept() -> None:
+async def test_show_clears_the_range_unless_kept() -> None:
     """A new model clears the range (posting RangeCleared); with keep_range it is clipped to it."""
     app = TimeApp(small_group())
     async with app.run_test(size=SIZE) as pilot:
@@ -295,9 +296,9 @@ async def test_set_model_clears_the_range_unless_kept() -> None:
         short = ProfileGroup("short", frames=app.group.frames)
         short.new_profile("short")
         add(short, 0, ["main"], 60)
-        graph.set_model(time_order_model(TimeOrderTree(short.profiles[0])), short.frames, keep_range=True)
+        graph.show(FlameInput(time_order_model(TimeOrderTree(short.profiles[0])), short.frames), keep_range=True)
         assert graph.time_range == (40.0, 60.0)
-        graph.set_model(time_order_model(TimeOrderTree(app.group.profiles[0])), app.group.frames)
+        graph.show(FlameInput(time_order_model(TimeOrderTree(app.group.profiles[0])), app.group.frames))
         await pilot.pause()
         assert graph.time_range is None
         assert ranges(app) == [(40.0, 80.0), (40.0, 60.0), None]

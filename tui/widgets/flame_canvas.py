@@ -22,7 +22,7 @@ from textual.strip import Strip
 
 from collectors.profile import FrameTable
 from collectors.safe_text import printable
-from tui.flame_rows import Colorer, Paint, outside_range, row_segments
+from tui.flame_rows import Colorer, FlameInput, Paint, outside_range, row_segments
 from tui.palette import ColorMode, color_mode
 from tui.time_axis import TimeRange, range_columns
 from tui.views import FlameModel, FlameNode, Span, Viewport, layout_rows, zoom_view
@@ -46,12 +46,10 @@ class FlameCanvas(ScrollView):
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self.model: FlameModel | None = None
-        self.frames: FrameTable | None = None
+        self.input = FlameInput()
+        """What is drawn (see `FlameInput`): handed down whole, never changed in place."""
         self.zoom_stack: list[Viewport] = []
-        self.matches: frozenset[int] | None = None
         self._match_generation = 0
-        self.colorer: Colorer | None = None
         self._color_generation = 0
         self._rows_cache: LRUCache[tuple[object, ...], list[list[Span]]] = LRUCache(64)
         self._strip_cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
@@ -62,31 +60,45 @@ class FlameCanvas(ScrollView):
 
     # --- what is shown -----------------------------------------------------------------
 
-    def _show(self, model: FlameModel | None, frames: FrameTable | None, stack: list[Viewport],
-              selected: FlameNode | None) -> None:
-        """Draw `model` through `stack` with `selected` (the caller then lays it out)."""
-        self.model = model
-        self.frames = frames
+    @property
+    def model(self) -> FlameModel | None:
+        return self.input.model
+
+    @property
+    def frames(self) -> FrameTable | None:
+        return self.input.frames
+
+    @property
+    def matches(self) -> frozenset[int] | None:
+        return self.input.matches
+
+    @property
+    def colorer(self) -> Colorer | None:
+        return self.input.colorer
+
+    def _same_model(self, given: FlameInput) -> bool:
+        return given.model is self.input.model and given.frames is self.input.frames
+
+    def _show(self, given: FlameInput, stack: list[Viewport], selected: FlameNode | None) -> None:
+        """Draw `given` through `stack` with `selected` (the caller then lays it out)."""
+        self.input = given
         self._rows_cache.clear()
         self._strip_cache.clear()
         self.zoom_stack = stack
         self.set_reactive(FlameCanvas.selected, selected)
 
-    def set_matches(self, matches: frozenset[int] | None) -> None:
-        """Highlight these frame ids and dim the rest (None: no search)."""
-        if matches == self.matches:
-            return
-        self.matches = matches
-        self._match_generation += 1
-        self.refresh()
-
-    def set_colorer(self, colorer: Colorer | None) -> None:
-        """Style each frame by `colorer(node)` instead of the palette (None from it, or no
-        colorer: the palette's colour). Kernel frames stay italic; search dimming, matches and
-        the cursor still apply on top. Call again when what the colorer returns changes."""
-        self.colorer = colorer
-        self._color_generation += 1
-        self.refresh()
+    def _repaint(self, given: FlameInput) -> None:
+        """The same model with other matches or colours: only the strips are drawn again."""
+        old, self.input = self.input, given
+        changed = False
+        if given.matches != old.matches:
+            self._match_generation += 1
+            changed = True
+        if given.colorer is not old.colorer:
+            self._color_generation += 1
+            changed = True
+        if changed:
+            self.refresh()
 
     @property
     def shown_range(self) -> TimeRange | None:

@@ -4,11 +4,14 @@ What is drawn and how (the Line API, the caches, the zoom stack, the selection) 
 `tui.widgets.flame_canvas.FlameCanvas`; this widget adds the keys, the mouse and the time range.
 
 In Time Order (`time_axis=True`) a time range `[start, end)` can be selected, in the model's
-x units; it survives zooming, panning and `update_model`. Cells outside it are drawn as
+x units; it survives zooming, panning and `show_kept`. Cells outside it are drawn as
 coloured text on the plain background (`tui.palette.outside_range_style`). Setting or
 changing it posts `RangeSelected`, clearing it `RangeCleared` (not within `unreported()`,
-where the app shows a range it owns); `Esc` clears it before it zooms out. `set_colorer`
-replaces the palette colour of each frame (the differential view).
+where the app shows a range it owns); `Esc` clears it before it zooms out.
+
+What it draws comes down as one frozen `tui.flame_rows.FlameInput` (model, frames, search
+matches, colours: `show`, `show_kept`, `show_carried`); what the user does goes up as
+messages and the `selected` / `zoom_generation` / `time_range` reactives.
 
 | Key                 | Action                                         |
 |---------------------|------------------------------------------------|
@@ -34,7 +37,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import var
 
-from collectors.profile import FrameTable
+from tui.flame_rows import FlameInput
 from tui.time_axis import (
     TimeRange,
     clamp_range,
@@ -44,7 +47,6 @@ from tui.time_axis import (
     range_with_start,
 )
 from tui.views import (
-    FlameModel,
     FlameNode,
     PaneState,
     PathMap,
@@ -188,29 +190,35 @@ class FlameGraph(FlameCanvas, can_focus=True):
 
     # --- state -------------------------------------------------------------------------
 
-    def set_model(self, model: FlameModel | None, frames: FrameTable | None, *, keep_range: bool = False) -> None:
-        """Show `model` from its whole extent, selecting its first top frame. The time range is
-        cleared, or with `keep_range` (the same timeline, e.g. recursion flattened) clipped
-        to the new model."""
+    def show(self, given: FlameInput, *, keep_range: bool = False) -> None:
+        """Draw `given`. A new model (or frame table) is shown from its whole extent, its first
+        top frame selected, the time range cleared or, with `keep_range` (the same timeline,
+        e.g. recursion flattened), clipped to it; the same model with other matches or colours
+        keeps the zoom and selection and is only repainted."""
+        if self._same_model(given):
+            self._repaint(given)
+            return
+        model = given.model
         first = None
         if model is not None:
             kids = model.children(model.root)
             first = kids[0] if kids else None
-        self._show(model, frames, [Viewport(model.start, model.end)] if model is not None else [], first)
+        self._show(given, [Viewport(model.start, model.end)] if model is not None else [], first)
         self._end_drag()
         self.time_range = self.time_range if keep_range else None
         self._layout_changed()
         self.zoom_generation += 1
 
-    def update_model(self, model: FlameModel, frames: FrameTable, path_map: PathMap | None = None) -> None:
-        """Show `model`, a rebuilt model of the same (grown) profile, keeping the selection and
+    def show_kept(self, given: FlameInput, path_map: PathMap | None = None) -> None:
+        """Draw `given`, a rebuilt model of the same (grown) profile, keeping the selection and
         the zoom steps by frame path; a zoomed frame that is gone ends the zoom stack there.
         `path_map` turns an old path into the new model's (recursion flattened: repeats dropped)."""
-        if self.model is None:
-            self.set_model(model, frames)
+        model = given.model
+        if self.model is None or model is None:
+            self.show(given)
             return
         stack, selected = carried_view(model, self.pane_state(path_map))
-        self.show_carried(model, frames, stack, selected)
+        self.show_carried(given, stack, selected)
 
     def pane_state(self, path_map: PathMap | None = None) -> PaneState:
         """The zoom steps, selection and width as plain values (see `tui.views.PaneState`),
@@ -227,13 +235,13 @@ class FlameGraph(FlameCanvas, can_focus=True):
         selected = path_of(self.selected) if self.selected is not None and model is not None else None
         return PaneState(zoom, selected, self.layout_width)
 
-    def show_carried(self, model: FlameModel, frames: FrameTable, stack: list[Viewport], selected: FlameNode | None,
+    def show_carried(self, given: FlameInput, stack: list[Viewport], selected: FlameNode | None,
                      rows: tuple[list[list[Span]], int] | None = None) -> None:
-        """Show `model` through `stack` with `selected`, as `carried_view` found them (live, on
+        """Draw `given` through `stack` with `selected`, as `carried_view` found them (live, on
         a worker: with `rows`, the layout of the last view and the width it was made for). The
         time range is kept, clipped to the new extent."""
         zoom_changed = len(stack) != len(self.zoom_stack)
-        self._show(model, frames, stack, selected)
+        self._show(given, stack, selected)
         if rows is not None:
             self.preset_rows(*rows)
         self.time_range = self.time_range  # the same timeline: kept, clipped to the new extent

@@ -36,6 +36,7 @@ from collectors.calltree import FunctionTotals, Sandwich
 from collectors.diff import FunctionShares
 from collectors.profile import FrameTable
 from collectors.safe_text import printable
+from tui.flame_rows import FlameInput
 from tui.sandwich_rows import (
     DIFF_SORT_KEYS,
     SORT_KEYS,
@@ -281,8 +282,8 @@ class SandwichView(Horizontal):
 
     def _clear_graphs(self, callers: str = "callers", callees: str = "callees") -> None:
         self.graphs_frame = None
-        self.callers.set_model(None, None)
-        self.callees.set_model(None, None)
+        for graph in (self.callers, self.callees):
+            graph.show(FlameInput(matches=graph.matches))
         self._set_titles(callers, callees)
 
     def _set_titles(self, callers: str, callees: str) -> None:
@@ -318,8 +319,9 @@ class SandwichView(Horizontal):
         self.graphs_frame = frame
         self._set_titles("callers", "callees")
         s = self.sandwich_of(frame)
-        self.callers.set_model(grouped_model(s.callers, "callers"), self.frames)
-        self.callees.set_model(grouped_model(s.callees, "callees"), self.frames)
+        for graph, tree, name in ((self.callers, s.callers, "callers"), (self.callees, s.callees, "callees")):
+            # The search's matches stay: they are the app's, handed to every flame graph.
+            graph.show(FlameInput(grouped_model(tree, name), self.frames, graph.matches))
 
     def watch_sort_by(self) -> None:
         if self.totals is None:
