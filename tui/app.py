@@ -108,7 +108,8 @@ class BpfscopeApp(App[None]):
         self.search_control = SearchControl(self, ui, self.state)
         self.panes = PanesControl(self, ui, self.state, self.status, self.search_control,
                                   lambda pane: self.live_control.deferred(pane))
-        self.live_control = LiveControl(self, ui, self.state, live, process_lister, self.panes)
+        self.live_control = LiveControl(self, ui, self.state, live, process_lister, self.panes,
+                                         self.search_control, self.status)
         self.filters = FiltersControl(self, ui, self.state, self.panes, self.live_control, self.action_show_pane,
                                       SYNC_TOTALS_STACKS)
         self.compare_control = ComparisonControl(self, self.state, self.panes, self.live_control)
@@ -166,6 +167,11 @@ class BpfscopeApp(App[None]):
     @property
     def comparison(self) -> Comparison:
         return self.state.comparison
+
+    @property
+    def has_profile(self) -> bool:
+        """A profile is shown (the process picker's Esc goes back to it)."""
+        return self.state.has_profile
 
     @property
     def live_driver(self) -> LiveDriver:

@@ -27,6 +27,8 @@ from tui.live_aggregate import FLAME_PANES, LiveAggregator, LiveRequest, LiveUpd
 from tui.pane_set import PaneSet
 from tui.panes_control import PanesControl
 from tui.screens.process_picker import ProcessLister, ProcessPicker
+from tui.search_control import SearchControl
+from tui.status_control import StatusControl
 from tui.ui_thread import from_thread, on_worker
 from tui.view_state import ViewState
 
@@ -37,7 +39,8 @@ class LiveControl:
     """Live sampling: the collector's life, the periodic rebuild, pause and stop."""
 
     def __init__(self, app: App[Any], ui: PaneSet, state: ViewState, options: LiveOptions | None,
-                 process_lister: ProcessLister, panes: PanesControl) -> None:
+                 process_lister: ProcessLister, panes: PanesControl, search: SearchControl,
+                 status: StatusControl) -> None:
         """`options`: the app samples live (`bpfscope live`); None: it shows files."""
         self.app = app
         self.ui = ui
@@ -45,6 +48,8 @@ class LiveControl:
         self.options = options
         self.process_lister = process_lister
         self.panes = panes
+        self.search = search
+        self.status = status
         self.quitting = False
         """The app is leaving: a collector that starts now is stopped at once."""
         self.start_error: str | None = None
@@ -128,7 +133,7 @@ class LiveControl:
         if self.live is None and not isinstance(self.app.screen, ProcessPicker):
             self.pick_process()  # first: the message goes to the picker's line
         self.app.notify(f"cannot sample {printable(target.describe())}: {printable(reason)}", title="bpfscope",
-                    severity="error", timeout=20, markup=False)
+                        severity="error", timeout=20, markup=False)
 
     def tick(self) -> None:
         """Note the end of sampling and the hints; apply what the collector gathered and
@@ -144,8 +149,8 @@ class LiveControl:
         share = driver.hint_now()
         if share is not None:
             self.app.notify(f"{share:.0%} of the user stacks stop early (no frame pointers?): rebuild with "
-                        "-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer to see whole stacks",
-                        title="hint", severity="warning", timeout=20, markup=False)
+                            "-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer to see whole stacks",
+                            title="hint", severity="warning", timeout=20, markup=False)
         if driver.due():
             self.refresh_live_view()
         self.update_status()
@@ -198,34 +203,36 @@ class LiveControl:
         if update.marked:
             self.app.refresh_bindings()
             self.app.notify(f"baseline marked at {update.baseline.mark if update.baseline else 0} samples; "
-                        "B shows the difference since", markup=False)
-        self.state.live_driver.timed(update, time.perf_counter() - began, on_worker, self.ui.active_pane == "sandwich")
+                            "B shows the difference since", markup=False)
+        driver = self.state.live_driver
+        driver.timed(update, time.perf_counter() - began, on_worker, self.ui.active_pane == "sandwich")
         self.update_status()
-        if self.state.live_driver.take_again():
+        if driver.take_again():
             self.refresh_live_view()
 
     def _adopt(self, update: LiveUpdate) -> None:
         request = update.request
         assert update.session is not None
+        driver = self.state.live_driver
         if self.state.paused or request.since_mark != self.state.comparison.comparing:
-            self.state.live_driver.dirty = True  # paused, or B since: the next one, when wanted
+            driver.dirty = True  # paused, or B since: the next one, when wanted
             return
         s = self.state.session
         if update.marked and self.state.comparison.comparing:
             self.show_since_baseline()  # a new mark: the difference starts again from it
             s = self.state.session
         s.adopt(update.session)
-        s.pending = (s.key, s.bottom_up) != (request.key, request.bottom_up) and self.state.live_driver.on_worker
+        s.pending = (s.key, s.bottom_up) != (request.key, request.bottom_up) and driver.on_worker
         if s.pending:  # the view changed meanwhile: build it next
-            self.state.live_driver.dirty = self.state.live_driver.again = True
+            driver.dirty = driver.again = True
         self.state.comparison.adopt(update.comparison, update.base_shares)
-        self.state.live_driver.prepared = update.pane
+        driver.prepared = update.pane
         with self.app.batch_update():
             self.state.panes.view_changed()
             self.panes.ensure_loaded(self.ui.active_pane)
             if self.ui.search_bar.pattern:
-                self.panes.search.apply()
-            self.panes.status.refresh()
+                self.search.apply()
+            self.status.refresh()
 
     def show_since_baseline(self) -> None:
         """Live: the panes show the samples since the mark, coloured against those before it
@@ -263,7 +270,7 @@ class LiveControl:
             return
         s.pending = self.state.live_driver.on_worker
         if s.pending:
-            self.panes.status.refresh()
+            self.status.refresh()
         self.refresh_live_view(force=True)
 
     def update_status(self) -> None:

@@ -35,6 +35,7 @@ from tui.derived import Derived
 from tui.flame_rows import Colorer, FlameInput
 from tui.palette import diff_style
 from tui.pane_set import PaneSet
+from tui.sandwich_rows import SandwichInput
 from tui.search_control import SearchControl
 from tui.status_control import DIFF_SCALE, StatusControl
 from tui.ui_thread import from_thread, on_worker
@@ -84,8 +85,8 @@ class PanesControl:
         derived = session.current
         frames = session.group.frames
         if pane == "sandwich":
-            self.ui.sandwich.set_data(derived.totals, frames, session.format, derived.sandwich,
-                                      self.compared_shares())
+            self.ui.sandwich.show(SandwichInput(derived.totals, frames, session.format, derived.sandwich,
+                                               self.compared_shares()))
             self._index_stacks(derived)
             return
         graph = self.ui.graph(pane)

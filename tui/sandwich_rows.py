@@ -9,15 +9,30 @@ the base (`BaseOnly`); `sorted_rows` orders them by self, total, name or change,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rich.cells import cell_len, set_cell_size
 
-from collectors.calltree import FunctionTotals
+from collectors.calltree import FunctionTotals, Sandwich
 from collectors.diff import FunctionKey, FunctionShares, only_in_base
 from collectors.profile import FrameTable
 from collectors.safe_text import printable
+
+
+@dataclass(frozen=True)
+class SandwichInput:
+    """What the Sandwich pane is given to draw, as one value (attributes down)."""
+
+    totals: FunctionTotals
+    """Every function's self and total weight: the table's rows."""
+    frames: FrameTable
+    format: Callable[[float], str]
+    """A weight as the profile's unit shows it."""
+    sandwich_of: Callable[[int], Sandwich]
+    """A function's callers and callees (the two graphs under the table)."""
+    baseline: FunctionShares | None = None
+    """Comparing: the base's per-function shares (the columns are then before, after, change)."""
 
 SORT_KEYS = ("self", "total", "name")
 DIFF_SORT_KEYS = ("self", "total", "delta", "name")

@@ -101,6 +101,27 @@ async def test_enter_starts_profiling_the_highlighted_process() -> None:
         assert app.live is not None and not isinstance(app.screen, ProcessPicker)
 
 
+async def test_esc_leaves_the_picker_for_the_profile_once_there_is_one() -> None:
+    """With nothing sampled yet Esc stays in the picker (there is nothing behind it); once a run
+    has started, `p` opens the picker again and Esc goes back to the panes."""
+    app = picker_app(Listing(PROCESSES))
+    async with app.run_test(size=SIZE) as pilot:
+        picker = await ready(app)
+        picker.table.focus()
+        await pilot.press("escape")
+        assert app.screen is picker, "no profile behind it"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.live is not None and not isinstance(app.screen, ProcessPicker)
+        await pilot.press("p")
+        picker = await ready(app)
+        picker.table.focus()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ProcessPicker) and app.live is not None
+
+
 async def test_the_top_entry_profiles_all_processes() -> None:
     """The first row samples every process."""
     starter = FakeStarter()

@@ -43,6 +43,7 @@ from tui.sandwich_rows import (
     BaseOnly,
     FunctionChange,
     Row,
+    SandwichInput,
     base_only_rows,
     fit_function_label,
     function_changes,
@@ -181,14 +182,15 @@ class SandwichView(Horizontal):
     def callees(self) -> FlameGraph:
         return self.query_one("#callees", FlameGraph)
 
-    def set_data(self, totals: FunctionTotals, frames: FrameTable, format: Callable[[float], str],
-                 sandwich_of: Callable[[int], Sandwich], baseline: FunctionShares | None = None) -> None:
-        """Fill the table from `totals`; `sandwich_of(frame)` gives a function's callers/callees;
-        with `baseline`, the columns are before, after and change (in % of each total)."""
+    def show(self, given: SandwichInput) -> None:
+        """Fill the table from `given.totals`, keeping the function selected if it is still
+        there; `given.sandwich_of(frame)` gives a function's callers/callees; with a
+        `baseline`, the columns are before, after and change (in % of each total)."""
+        totals, frames, baseline = given.totals, given.frames, given.baseline
         self.totals = totals
         self.frames = frames
-        self.format = format
-        self.sandwich_of = sandwich_of
+        self.format = given.format
+        self.sandwich_of = given.sandwich_of
         if (baseline is None) != (self.baseline is None):
             self.baseline = baseline
             self._add_columns()
