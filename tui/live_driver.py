@@ -89,12 +89,13 @@ class LiveDriver:
         return True
 
     def hint_now(self) -> float | None:
-        """The share of stacks cut short, the first time the collector hints at missing frame pointers."""
+        """The share of stacks cut short, the first time a window of them is mostly cut short
+        (see `LiveRun.cut_share`): the user is told once how to get whole stacks."""
         run = self.run
-        if run is None or self.hint_noted or not run.collector.stats.hint():
+        if run is None or self.hint_noted or not run.cut_short:
             return None
         self.hint_noted = True
-        return run.collector.stats.truncated_share
+        return run.cut_share()
 
     def due(self) -> bool:
         """An update may start: none is being built and the back-off is over (paused: at once:

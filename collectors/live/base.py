@@ -97,6 +97,11 @@ class CommandIO:
     stderr: int | None = None
 
 
+CUT_SHORT = 0.2
+"""From this share of user stacks cut short (not reaching a thread's entry point), the user is
+told how to get whole stacks (frame pointers)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CollectorStats:
     """Running totals since the collector started."""
@@ -134,7 +139,7 @@ class CollectorStats:
 
     def hint(self) -> str | None:
         """Advice when many stacks are cut short, else None."""
-        if self.user_stacks < 20 or self.truncated_share < 0.2:
+        if self.user_stacks < 20 or self.truncated_share < CUT_SHORT:
             return None
         return (f"{self.truncated_share:.0%} of the user stacks stop before the thread's entry point: the "
                 "program (or a library on the stack) was probably built without frame pointers; rebuild it "

@@ -118,7 +118,9 @@ async def test_the_stacks_hint_is_a_message_line_not_a_box_over_the_graph() -> N
     app = live_app(FakeStarter(), clock=clock)
     async with app.run_test(size=SIZE) as pilot:
         c = await started(app, pilot)
-        c.feed(("main", "work", "hot"), 40)
+        c.feed(("main", "work", "hot"), 200)  # the first 2 s are not judged
+        tick(app, clock)
+        c.feed(("main", "work", "hot"), 100)
         tick(app, clock)
         await pilot.pause()
         assert "-fno-omit-frame-pointer" in message_row(app)

@@ -14,7 +14,7 @@ from tests.test_tui.fake_collector import FakeCollector
 from tests.test_tui.test_live import Clock
 from tui.chips import parse_filter
 from tui.comparison import Compared, CompareJob, Comparison
-from tui.live import LiveRun
+from tui.live import SETTLE_S, WINDOW_STACKS, LiveRun
 from tui.live_aggregate import LiveAggregator, LiveRequest, LiveUpdate
 from tui.live_driver import LIVE_BUSY_FACTOR, LIVE_SANDWICH_TICK, LIVE_TICK, LiveDriver
 from tui.search import Search
@@ -280,9 +280,37 @@ def test_the_end_and_the_hint_are_noted_once() -> None:
     assert driver.ended_now() and driver.take_force(), "its last samples: applied whatever the pause"
     assert not driver.ended_now()
     assert driver.hint_now() is None
+    collector.now = SETTLE_S  # the window judged starts here
     collector._stats = dataclasses.replace(collector.stats, user_stacks=100, truncated_stacks=90)
+    assert driver.hint_now() is None
+    collector._stats = dataclasses.replace(collector.stats, user_stacks=200, truncated_stacks=180)
     assert driver.hint_now() == pytest.approx(0.9)
     assert driver.hint_now() is None
+
+
+def stats_at(collector: FakeCollector, seconds: float, users: int, cut: int) -> None:
+    collector.now = seconds
+    collector._stats = dataclasses.replace(collector.stats, user_stacks=users, truncated_stacks=cut)
+
+
+def test_the_first_seconds_of_stacks_are_not_judged_cut_short() -> None:
+    """A launched command's first stacks are cut short whatever it was built with (its exec, its
+    unwind tables loading): they give no hint. Windows of `WINDOW_STACKS` user stacks judged
+    after `SETTLE_S` do, each on its own."""
+    driver, collector, _ = live_driver()
+    run = driver.run
+    assert run is not None
+    stats_at(collector, 1.0, 80, 80)  # all cut short, while settling
+    assert driver.hint_now() is None and not run.cut_short
+    stats_at(collector, SETTLE_S, 200, 100)
+    assert driver.hint_now() is None and run.cut_share() is None, "no window judged yet"
+    stats_at(collector, SETTLE_S + 1, 200 + WINDOW_STACKS - 1, 100)
+    assert run.cut_share() is None, "a window holds WINDOW_STACKS user stacks"
+    stats_at(collector, SETTLE_S + 2, 200 + WINDOW_STACKS, 105)
+    assert run.cut_share() == pytest.approx(0.05) and driver.hint_now() is None
+    stats_at(collector, SETTLE_S + 3, 200 + 3 * WINDOW_STACKS, 105 + WINDOW_STACKS)
+    assert run.cut_share() == pytest.approx(0.5), "this window alone: half of it cut short"
+    assert driver.hint_now() == pytest.approx(0.5) and driver.hint_now() is None
 
 
 def test_resuming_builds_at_once() -> None:
