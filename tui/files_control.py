@@ -24,7 +24,7 @@ from tui.pane_set import PaneSet
 from tui.screens.export import ExportDialog
 from tui.screens.open_file import OpenFailed, OpenFileDialog, read_profile_file
 from tui.session import Session
-from tui.ui_thread import from_thread, on_worker
+from tui.ui_thread import from_thread, start_worker
 from tui.view_state import ViewState
 
 
@@ -60,7 +60,7 @@ class FilesControl:
 
     def _open_chosen(self, path: str | None) -> None:
         if path is not None:
-            on_worker(self.app, partial(self._read_file, path), "open-file")
+            start_worker(self.app, partial(self._read_file, path), "open-file")
 
     def _read_file(self, path: str) -> None:  # on a worker: a big file takes seconds
         try:

@@ -24,7 +24,7 @@ from tui.panes_control import PanesControl
 from tui.screens.filters import FilterScreen
 from tui.screens.thread_picker import ThreadPicker
 from tui.session import Session, ViewKey
-from tui.ui_thread import from_thread, on_worker
+from tui.ui_thread import from_thread, start_worker
 from tui.view_state import ViewState
 from tui.views import PathMap, without_repeats
 from tui.widgets.status import RANGE_CHIP
@@ -57,7 +57,7 @@ class FiltersControl:
             s.pending = True
             self.panes.status.refresh()  # the chips show at once; the panes follow when ready
             derive = partial(self._derive_view, s, s.key, s.bottom_up, self.ui.active_pane == "time-order")
-            on_worker(self.app, derive, "view")
+            start_worker(self.app, derive, "view")
             return
         s.pending = False
         self.panes.load_profile()

@@ -5,7 +5,7 @@ answers, the command palette's entries and the help's "Everywhere" table (`tui.a
 A new global key is one `GlobalKey` here plus the `action_…` method it names.
 
 When a key may act is a predicate over `KeyState`: the few facts about the app the
-predicates read (the app provides them as properties), so a test can check each key's
+predicates read (`tui.key_state.AppKeyState` gives them for the app), so a test can check each key's
 availability with a plain object.
 """
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from rich.cells import cell_len
 
-from collectors.live.base import CUT_SHORT, Collector, CollectorError, Target
+from collectors.live.base import CUT_SHORT, Collector, CollectorError, CutShortJudge, Target
 from collectors.live.batches import ProfileBuilder
 from collectors.live.offcpu import records_off_cpu
 from collectors.profile import Profile
@@ -30,10 +30,6 @@ when the preferred collector could not run, the sentence saying why; raises
 `CollectorError` with one sentence when none can run."""
 
 SHORT_HINT = "stacks cut short: rebuild with -fno-omit-frame-pointer"
-SETTLE_S = 2.0
-"""Seconds of sampling before stacks are judged cut short (see `LiveRun.cut_share`)."""
-WINDOW_STACKS = 100
-"""User stacks in a window judged for stacks cut short."""
 
 _PERF_REFUSED = ("Access to performance monitoring", "perf_event_paranoid", "No permission to enable",
                  "Permission denied")
@@ -102,30 +98,16 @@ class LiveRun:
         """`x` was pressed (or the app is quitting): collection ended on request."""
         self.released = False
         """The collector was stopped (kernel resources freed), on request or because it ended."""
-        self._window: tuple[int, int] | None = None
-        """(user stacks, cut short) where the window judged next began; None before `SETTLE_S`."""
-        self._cut_share: float | None = None
+        self._cut_short = CutShortJudge()
         self._applied: list[int] = []
         """Per profile of the group: how many of its samples are already in `merged`."""
         self._last_time = float("-inf")
 
     def cut_share(self) -> float | None:
-        """Of the user stacks sampled in the last window judged, the share cut short (not
-        reaching a thread's entry point); None until one is. Windows begin `SETTLE_S` after
-        sampling starts, since a process's first stacks are cut short however it was built (a
-        launched command's exec, a process's unwind tables loading), and each holds at least
-        `WINDOW_STACKS` user stacks. Read on the UI thread only."""
-        st = self.collector.stats
-        now = (st.user_stacks, st.truncated_stacks)
-        if self._window is None:
-            if self.collector.elapsed() >= SETTLE_S:
-                self._window = now
-            return None
-        users = now[0] - self._window[0]
-        if users >= WINDOW_STACKS:
-            self._cut_share = (now[1] - self._window[1]) / users
-            self._window = now
-        return self._cut_share
+        """Of the user stacks in the last window judged, the share cut short (not reaching a
+        thread's entry point); None until one is (see `CutShortJudge`: the first `SETTLE_S`
+        seconds are not judged). Read on the UI thread only."""
+        return self._cut_short.observe(self.collector.stats, self.collector.elapsed())
 
     @property
     def cut_short(self) -> bool:

@@ -29,7 +29,7 @@ from tui.panes_control import PanesControl
 from tui.screens.process_picker import ProcessLister, ProcessPicker
 from tui.search_control import SearchControl
 from tui.status_control import StatusControl
-from tui.ui_thread import from_thread, on_worker
+from tui.ui_thread import from_thread, start_worker
 from tui.view_state import ViewState
 
 LIVE_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
@@ -82,7 +82,7 @@ class LiveControl:
             return
         self.state.live_driver.starting = target
         self.update_status()
-        on_worker(self.app, partial(self._start_collector, target), "collector")
+        start_worker(self.app, partial(self._start_collector, target), "collector")
 
     def _start_collector(self, target: Target) -> None:  # on a worker
         assert self.options is not None
@@ -169,7 +169,7 @@ class LiveControl:
             self._live_landed(aggregator, aggregator.update(request), False)
             return
         driver.job = request
-        on_worker(self.app, partial(self._aggregate, aggregator, request), "live-update", exclusive=False)
+        start_worker(self.app, partial(self._aggregate, aggregator, request), "live-update", exclusive=False)
 
     def _live_request(self) -> LiveRequest:
         mark = self.state.live_driver.take_mark()

@@ -38,7 +38,7 @@ from tui.pane_set import PaneSet
 from tui.sandwich_rows import SandwichInput
 from tui.search_control import SearchControl
 from tui.status_control import DIFF_SCALE, StatusControl
-from tui.ui_thread import from_thread, on_worker
+from tui.ui_thread import from_thread, start_worker
 from tui.view_state import ViewState
 from tui.views import FlameModel, FlameNode, grouped_model, time_order_model
 from tui.widgets.flame_graph import FlameGraph
@@ -70,7 +70,7 @@ class PanesControl:
         elif len(derived.profile.stacks) <= SYNC_TOTALS_STACKS:
             _ = derived.totals
         else:
-            on_worker(self.app, partial(self._compute_totals, derived), "totals")
+            start_worker(self.app, partial(self._compute_totals, derived), "totals")
         self.ensure_loaded(self.ui.active_pane)
         self.search.apply()
         self.status.refresh()
@@ -147,7 +147,7 @@ class PanesControl:
         if self.state.live is None and len(weights) <= SYNC_TOTALS_STACKS:
             stack_index(derived.profile, weights)
         else:
-            on_worker(self.app, partial(stack_index, derived.profile, weights), "stack-index")
+            start_worker(self.app, partial(stack_index, derived.profile, weights), "stack-index")
 
     # --- colours: comparing with a baseline ----------------------------------------------
 
@@ -157,7 +157,7 @@ class PanesControl:
         state = self.state
         got = state.comparison.compare(state.session, state.live is not None, state.live_driver.on_worker)
         if isinstance(got, CompareJob):
-            on_worker(self.app, partial(self._build_comparison, got), "comparison")
+            start_worker(self.app, partial(self._build_comparison, got), "comparison")
             return None  # uncoloured until `_comparison_ready`
         return got
 

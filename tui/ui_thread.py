@@ -17,6 +17,6 @@ def from_thread(app: App[Any], callback: Callable[..., object], *args: object) -
     return True
 
 
-def on_worker(app: App[Any], work: Callable[[], object], group: str, *, exclusive: bool = True) -> None:
+def start_worker(app: App[Any], work: Callable[[], object], group: str, *, exclusive: bool = True) -> None:
     """Run `work` on a worker thread of `app` (`exclusive`: the one running in `group` is cancelled)."""
     app.run_worker(work, thread=True, exclusive=exclusive, group=group)

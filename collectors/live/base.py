@@ -100,6 +100,20 @@ class CommandIO:
 CUT_SHORT = 0.2
 """From this share of user stacks cut short (not reaching a thread's entry point), the user is
 told how to get whole stacks (frame pointers)."""
+SETTLE_S = 2.0
+"""Seconds of sampling before stacks are judged cut short: a process's first stacks are cut
+short however it was built (a launched command's exec, its unwind tables loading)."""
+WINDOW_STACKS = 100
+"""User stacks in a window judged for stacks cut short."""
+
+
+def cut_short_hint(share: float | None) -> str | None:
+    """Advice when `share` of the user stacks are cut short (at least `CUT_SHORT`), else None."""
+    if share is None or share < CUT_SHORT:
+        return None
+    return (f"{share:.0%} of the user stacks stop before the thread's entry point: the "
+            "program (or a library on the stack) was probably built without frame pointers; rebuild it "
+            "with -fno-omit-frame-pointer (and -mno-omit-leaf-frame-pointer) to see whole stacks")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,13 +151,38 @@ class CollectorStats:
         """`99.9% whole stacks`, once there are user stacks."""
         return f"{self.whole_share:.1%} whole stacks" if self.user_stacks else None
 
-    def hint(self) -> str | None:
-        """Advice when many stacks are cut short, else None."""
-        if self.user_stacks < 20 or self.truncated_share < CUT_SHORT:
+
+class CutShortJudge:
+    """Whether stacks are cut short, judged from `SETTLE_S` after sampling starts: over each
+    window of `WINDOW_STACKS` user stacks (live: what the stacks are like now) and over all of
+    them since (a recording's closing hint). Fed the collector's stats as sampling goes."""
+
+    def __init__(self) -> None:
+        self._settled: tuple[int, int] | None = None
+        """(user stacks, cut short) when sampling had gone on `SETTLE_S`."""
+        self._window: tuple[int, int] | None = None
+        self.last: float | None = None
+        """The share cut short in the last window judged; None before one is."""
+
+    def observe(self, stats: CollectorStats, elapsed: float) -> float | None:
+        """Note `stats` after `elapsed` seconds of sampling; the last window's share."""
+        now = (stats.user_stacks, stats.truncated_stacks)
+        if self._window is None:
+            if elapsed >= SETTLE_S:
+                self._settled = self._window = now
             return None
-        return (f"{self.truncated_share:.0%} of the user stacks stop before the thread's entry point: the "
-                "program (or a library on the stack) was probably built without frame pointers; rebuild it "
-                "with -fno-omit-frame-pointer (and -mno-omit-leaf-frame-pointer) to see whole stacks")
+        users = now[0] - self._window[0]
+        if users >= WINDOW_STACKS:
+            self.last = (now[1] - self._window[1]) / users
+            self._window = now
+        return self.last
+
+    def overall(self, stats: CollectorStats) -> float | None:
+        """The share cut short of every user stack since settling; None for fewer than a window's."""
+        if self._settled is None:
+            return None
+        users = stats.user_stacks - self._settled[0]
+        return (stats.truncated_stacks - self._settled[1]) / users if users >= WINDOW_STACKS else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TextIO
 
-from collectors.live.base import Collector, CommandIO, Target
+from collectors.live.base import Collector, CommandIO, CutShortJudge, Target
 from collectors.live.batches import ProfileBuilder
 from collectors.live.choose import start_collector
 from collectors.profile import ProfileGroup
@@ -35,6 +35,8 @@ class Recording:
     collector: Collector
     ended: str
     """Why sampling ended: `duration reached`, `SIGTERM`, `the command exited with status 0`, …"""
+    cut_share: float | None = None
+    """Of the user stacks after the first `SETTLE_S` seconds, the share cut short (None: too few)."""
 
 
 @contextlib.contextmanager
@@ -81,6 +83,7 @@ def record(target: Target, frequency: int, duration: float | None = None, which:
         collector, note = start_collector(target, frequency, which, command_io, off_cpu)
         builder = ProfileBuilder(_group_name(target), frequency, off_cpu)
         ended = ""
+        judge = CutShortJudge()
         try:
             _say(progress, note)
             _say(progress, f"recording: {collector.describe()}; Ctrl-C stops and saves")
@@ -89,6 +92,7 @@ def record(target: Target, frequency: int, duration: float | None = None, which:
             while True:
                 finished = collector.wait(POLL_INTERVAL)
                 builder.apply_all(collector.drain())
+                judge.observe(collector.stats, collector.elapsed())
                 if finished:
                     ended = collector.exit_note or "sampling ended"
                 elif stop.is_set():
@@ -109,7 +113,7 @@ def record(target: Target, frequency: int, duration: float | None = None, which:
             if progress is not None and interactive:
                 _write(progress, "\r\x1b[K")
     _say(progress, f"{ended}: {progress_line(collector)}")
-    return Recording(builder.finish(), collector, ended)
+    return Recording(builder.finish(), collector, ended, judge.overall(collector.stats))
 
 
 def _group_name(target: Target) -> str:

@@ -9,12 +9,12 @@ import dataclasses
 import pytest
 
 from collectors.formats import folded
-from collectors.live.base import Target
+from collectors.live.base import SETTLE_S, WINDOW_STACKS, Target
 from tests.test_tui.fake_collector import FakeCollector
 from tests.test_tui.test_live import Clock
 from tui.chips import parse_filter
 from tui.comparison import Compared, CompareJob, Comparison
-from tui.live import SETTLE_S, WINDOW_STACKS, LiveRun
+from tui.live import LiveRun
 from tui.live_aggregate import LiveAggregator, LiveRequest, LiveUpdate
 from tui.live_driver import LIVE_BUSY_FACTOR, LIVE_SANDWICH_TICK, LIVE_TICK, LiveDriver
 from tui.search import Search

@@ -43,7 +43,7 @@ def main(args: list[str]) -> int:
     import os
 
     from collectors.formats.output import format_for_path, save_profile
-    from collectors.live.base import CollectorError, CommandIO, Target
+    from collectors.live.base import CollectorError, CommandIO, Target, cut_short_hint
     from collectors.live.record import record
 
     args, command = split_command(args)
@@ -75,7 +75,7 @@ def main(args: list[str]) -> int:
           f"({stats.lost} lost, {stats.stack_errors} stack errors, {stats.unknown_share:.1%} [unknown] frames"
           + (f", {stats.whole_text()}: reach the thread's entry point)" if stats.user_stacks else ")"),
           file=sys.stderr)
-    hint = stats.hint()
+    hint = cut_short_hint(done.cut_share)
     if hint:
         print(f"bpfscope: hint: {hint}", file=sys.stderr)
     if done.collector.failure is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collectors.live.base import CollectorStats
+from collectors.live.base import SETTLE_S, WINDOW_STACKS, CollectorStats, CutShortJudge, cut_short_hint
 from collectors.live.batches import BatchAssembler, ProfileBuilder
 from collectors.profile import Frame, FrameKind
 
@@ -111,11 +111,28 @@ def test_diagnostics_count_unknown_frames_and_cut_stacks() -> None:
 
 
 def test_hint_only_when_many_stacks_are_cut() -> None:
-    """The frame-pointer hint appears when at least a fifth of 20+ user stacks are cut short."""
-    assert CollectorStats(user_stacks=100, truncated_stacks=10).hint() is None
-    assert CollectorStats(user_stacks=10, truncated_stacks=10).hint() is None
-    hint = CollectorStats(user_stacks=100, truncated_stacks=60).hint()
+    """The frame-pointer hint appears when at least a fifth of the user stacks judged are cut short."""
+    assert cut_short_hint(None) is None and cut_short_hint(0.19) is None
+    hint = cut_short_hint(0.6)
     assert hint is not None and "60%" in hint and "-fno-omit-frame-pointer" in hint
+
+
+def test_stacks_are_judged_after_settling_in_windows_and_overall() -> None:
+    """The first `SETTLE_S` seconds are not judged (a process's first stacks are cut short however it
+    was built); then each window of `WINDOW_STACKS` user stacks on its own, and all of them since."""
+    judge = CutShortJudge()
+
+    def seen(seconds: float, users: int, cut: int) -> float | None:
+        return judge.observe(CollectorStats(user_stacks=users, truncated_stacks=cut), seconds)
+
+    assert seen(1.0, 80, 80) is None, "settling: all cut short, not judged"
+    assert seen(SETTLE_S, 100, 80) is None
+    assert judge.overall(CollectorStats(user_stacks=100, truncated_stacks=80)) is None
+    assert seen(SETTLE_S + 1, 100 + WINDOW_STACKS - 1, 80) is None, "less than a window"
+    assert seen(SETTLE_S + 2, 100 + WINDOW_STACKS, 90) == pytest.approx(0.1)
+    assert seen(SETTLE_S + 3, 100 + 2 * WINDOW_STACKS, 90 + WINDOW_STACKS) == pytest.approx(1.0)
+    final = CollectorStats(user_stacks=100 + 2 * WINDOW_STACKS, truncated_stacks=90 + WINDOW_STACKS)
+    assert judge.overall(final) == pytest.approx((10 + WINDOW_STACKS) / (2 * WINDOW_STACKS))
 
 
 def test_whole_share_of_user_stacks() -> None:
