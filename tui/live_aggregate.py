@@ -44,6 +44,7 @@ from tui.derived import Derived
 from tui.live import LiveRun
 from tui.sandwich_rows import sorted_functions
 from tui.session import Session, ViewKey
+from tui.shown_panes import FLAME_PANES
 from tui.time_axis import DensityIndex, profile_density
 from tui.views import (
     FlameModel,
@@ -56,8 +57,6 @@ from tui.views import (
     layout_rows,
     time_order_model,
 )
-
-FLAME_PANES = ("left-heavy", "time-order")
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,12 @@ from textual.app import App
 from collectors.live.base import Collector, CollectorError, Target
 from collectors.safe_text import printable
 from tui.live import LiveOptions, LiveRun, plain_failure, status_text
-from tui.live_aggregate import FLAME_PANES, LiveAggregator, LiveRequest, LiveUpdate
+from tui.live_aggregate import LiveAggregator, LiveRequest, LiveUpdate
 from tui.pane_set import PaneSet
 from tui.panes_control import PanesControl
 from tui.screens.process_picker import ProcessLister, ProcessPicker
 from tui.search_control import SearchControl
+from tui.shown_panes import FLAME_PANES
 from tui.status_control import StatusControl
 from tui.ui_thread import from_thread, start_worker
 from tui.view_state import ViewState

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from collectors.live.base import Target
+from collectors.live.base import CUT_SHORT, Target
 from tui.live import LiveRun
 from tui.live_aggregate import LiveAggregator, LiveRequest, LiveUpdate, PreparedPane
 
@@ -92,10 +92,13 @@ class LiveDriver:
         """The share of stacks cut short, the first time a window of them is mostly cut short
         (see `LiveRun.cut_share`): the user is told once how to get whole stacks."""
         run = self.run
-        if run is None or self.hint_noted or not run.cut_short:
+        if run is None or self.hint_noted:
+            return None
+        share = run.cut_share()
+        if share is None or share < CUT_SHORT:
             return None
         self.hint_noted = True
-        return run.cut_share()
+        return share
 
     def due(self) -> bool:
         """An update may start: none is being built and the back-off is over (paused: at once:
